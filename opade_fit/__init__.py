@@ -1,0 +1,1 @@
+"""opade-fit: fit, certify and export initial coefficients of rational activations."""

@@ -1,0 +1,111 @@
+"""The Typer application, its error handling and the registration of commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from .._version import __version__
+from ..errors import OpadeError, UsageError
+
+__all__ = ["app", "fail", "main"]
+
+PROG = "opade"
+
+
+def fail(message: str, code: int) -> None:
+    """Print ``opade: error: message`` as one line on stderr and exit with ``code``."""
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"{PROG}: error: {text}\n")
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+class _Group(TyperGroup):
+    """Root group that turns every error into one stderr line and an exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        import typer._click.exceptions as cx
+
+        try:
+            rv = super().main(
+                args=args, prog_name=prog_name or PROG, complete_var=complete_var,
+                standalone_mode=False, **extra,
+            )
+        except cx.UsageError as exc:  # click usage errors: bad option, missing value ...
+            hint = ""
+            if exc.ctx is not None and exc.ctx.command_path:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            fail(exc.format_message() + hint, 2)
+        except cx.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code or 1)
+        except UsageError as exc:
+            fail(str(exc), 2)
+        except OpadeError as exc:
+            fail(str(exc), 1)
+        except (typer.Abort, KeyboardInterrupt):
+            fail("aborted", 1)
+        except BrokenPipeError:
+            sys.exit(1)
+        except Exception as exc:
+            if os.environ.get("OPADE_DEBUG"):
+                raise
+            fail(f"unexpected {type(exc).__name__}: {exc} (set OPADE_DEBUG=1 for a traceback)", 1)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name=PROG,
+    help="Fit, certify and export initial coefficients of safe Padé and orthogonal-Padé "
+    "(OPAU, HP-1/HP-2) rational activations.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"opade-fit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Fit rational activations (PAU / OPAU) to target activations."""
+
+
+def _register() -> None:
+    # each command lives in its own module; importing it registers it on `app`
+    import importlib
+
+    for mod in ("commands_core", "commands_fit", "commands_tables", "commands_report"):
+        try:
+            importlib.import_module(f"{__package__}.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{mod}":
+                raise
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point of the ``opade`` console script."""
+    return app(args=argv, prog_name=PROG)
