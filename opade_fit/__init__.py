@@ -1,1 +1,13 @@
-"""opade-fit: fit, certify and export initial coefficients of rational activations."""
+"""opade-fit: fit, certify and export initial coefficients of rational activations.
+
+Coefficient convention (everywhere): numerator c_0..c_k and denominator
+d_1..d_l in increasing degree; the leading 1 of the denominator is implicit.
+"""
+
+from ._version import __version__
+from .errors import FitError, OpadeError, UsageError
+from .fitting import fit
+from .forms import RationalForm
+from .result import FitResult
+
+__all__ = ["FitError", "FitResult", "OpadeError", "RationalForm", "UsageError", "__version__", "fit"]

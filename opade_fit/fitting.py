@@ -1,0 +1,201 @@
+"""`fit()`: the main job of opade-fit, from a target to a fit record.
+
+Data flow: :mod:`~opade_fit.problem` (spec -> arrays) -> a solver
+(:mod:`~opade_fit.lsq` for ``l2``, :mod:`~opade_fit.minimax` for ``max``)
+-> errors measured densely on the fit and check intervals -> a
+:class:`~opade_fit.result.FitResult` whose ``to_dict()`` is the record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .lsq import LsqSolution, solve_lsq
+from .problem import FitSpec, Problem, build_problem, drop_candidates, make_spec
+from .record import SCHEMA_VERSION
+from .result import FitResult, measure_errors, tool_block
+from .targets import Target
+
+__all__ = ["fit", "fit_spec"]
+
+def fit(
+    target: str | Target,
+    *,
+    basis: str = "monomial",
+    denominator: str = "safe",
+    degrees: tuple[int, int] | str = (5, 4),
+    interval: tuple[float, float] = (-3.0, 3.0),
+    objective: str = "l2",
+    params: dict[str, float] | None = None,
+    points: int = 2001,
+    check_interval: tuple[float, float] | None = None,
+    weight: str = "uniform",
+    derivative_weight: float = 0.0,
+    center: str = "none",
+    drop: str | None = None,
+) -> FitResult:
+    """Fit the coefficients of a rational form g = P/Q to a target activation.
+
+    Parameters
+    ----------
+    target : str or Target
+        Built-in name (``"leaky_relu"``, ``"gelu"`` ...) or an expression in
+        ``x`` such as ``"x*erf(x)"``.
+    basis : str, default "monomial"
+        ``monomial``, ``chebyshev1``, ``chebyshev2``, ``hermite1`` (HP-1),
+        ``hermite2`` (HP-2), ``laguerre`` or ``legendre``.
+    denominator : {"safe", "safe-abs-sum", "plain"}, default "safe"
+    degrees : (int, int) or "K/L", default (5, 4)
+        Numerator degree k and denominator degree l.
+    interval : (float, float), default (-3, 3)
+        Fit interval [a, b] (units of the activation's input).
+    objective : {"l2", "max"}, default "l2"
+        Least squares, or minimax (smallest maximum error, with certificate).
+    params : dict, optional
+        Target parameters (e.g. ``{"negative_slope": 0.2}``).
+    points : int, default 2001
+        Uniform grid points on the fit interval.
+    check_interval : (float, float), optional
+        Where errors are also reported; default: the fit interval scaled by
+        5/3 about its centre ([-3, 3] -> [-5, 5]).
+    weight : str, default "uniform"
+        ``"uniform"``, ``"normal"`` (standard normal density) or ``"normal:SIGMA"``.
+    derivative_weight : float, default 0
+        lambda: also fit lambda * (g' - f') in least squares.
+    center : {"none", "general", "drop-one", "all-zero"}, default "none"
+        Zero-centring g(0) = 0 (the OPAU paper's cases 3, 2, 1).
+    drop : str, optional
+        ``"cI"``: the coefficient ``drop-one`` sets to 0; default: try each
+        candidate and keep the best.
+
+    Returns
+    -------
+    FitResult
+        ``success``, ``status``, ``message``, coefficients (increasing
+        degree; Q's leading 1 implicit), errors and ``to_dict()`` record.
+
+    Notes
+    -----
+    g(x) = P(x) / Q(x), P = sum_i c_i f_i, Q as chosen by ``denominator``
+    (SPEC §3). The least-squares objective is sum_i w_i (g(x_i) - f(x_i))^2
+    (+ lambda^2 w_i (g' - f')^2) on the uniform grid, w normalised to sum 1.
+
+    References
+    ----------
+    .. [1] Molina et al., "Padé Activation Units", ICLR 2020.
+    .. [2] Biswas et al., "Orthogonal-Padé Activation Functions", arXiv:2106.09693.
+    """
+    spec = make_spec(
+        target,
+        basis=basis,
+        denominator=denominator,
+        degrees=degrees,
+        interval=interval,
+        objective=objective,
+        params=params,
+        points=points,
+        check_interval=check_interval,
+        weight=weight,
+        derivative_weight=derivative_weight,
+        center=center,
+        drop=drop,
+    )
+    return fit_spec(spec)
+
+def _solve(problem: Problem) -> tuple[LsqSolution, dict[str, Any] | None, dict[str, Any]]:
+    """Run the solver for the objective; returns (solution, certificate, solver block)."""
+    sol = solve_lsq(problem)
+    if problem.spec.objective == "max":
+        from .minimax import solve_minimax  # imported lazily: LP machinery
+
+        return solve_minimax(problem, sol)
+    solver = {
+        "method": f"lsq-trf ({sol.start} start)",
+        "success": sol.success,
+        "status": sol.status,
+        "message": sol.message,
+        "iterations": sol.njev,
+        "nfev": sol.nfev,
+    }
+    return sol, None, solver
+
+def fit_spec(spec: FitSpec) -> FitResult:
+    """Fit a validated :class:`~opade_fit.problem.FitSpec` (see :func:`fit`).
+
+    BLAS runs single-threaded during a fit: the matrices are tall and thin
+    (grid x coefficients), where thread start-up costs 10-50x the work on a
+    busy machine; parallelism comes from fitting several forms at once.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_spec(spec)
+
+
+def _fit_spec(spec: FitSpec) -> FitResult:
+    if spec.center == "drop-one" and spec.drop is None:
+        # try every admissible dropped coefficient, keep the best (fixed order: ties -> first)
+        best = None
+        for cand in drop_candidates(spec.form):
+            res = _fit_spec(spec.with_(drop=cand))
+            key = _objective_value(res)
+            if best is None or key < best[0]:
+                best = (key, res)
+        if best is None:  # no coefficient can be dropped: identical to general
+            return _fit_spec(spec.with_(center="general"))
+        return best[1]
+    problem = build_problem(spec)
+    sol, certificate, solver = _solve(problem)
+    return _result(problem, sol, certificate, solver)
+
+def _objective_value(res: FitResult) -> float:
+    if res.record["objective"] == "max":
+        return res.errors["fit"]["max_abs"]
+    return res.errors["fit"]["rms"]
+
+def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResult:
+    spec = problem.spec
+    form = spec.form
+    c = np.asarray(sol.numerator, dtype=np.float64)
+    d = np.asarray(sol.denominator, dtype=np.float64)
+    c = np.where(c == 0, 0.0, c)  # no negative zeros in JSON
+    d = np.where(d == 0, 0.0, d)
+    fit_err = measure_errors(form, spec.target, c, d, spec.interval)
+    check_err = measure_errors(form, spec.target, c, d, spec.check_interval)
+    if certificate is not None:
+        fit_err["max_abs"] = certificate["upper_bound"]
+    record = {
+        "schema_version": list(SCHEMA_VERSION),
+        "tool": tool_block(),
+        "form": {"basis": form.basis, "denominator": form.denominator, "degrees": list(form.degrees)},
+        "target": spec.target.to_dict(),
+        "interval": list(spec.interval),
+        "objective": spec.objective,
+        "weight": spec.weight,
+        "derivative_weight": spec.derivative_weight,
+        "center": {
+            "mode": spec.center,
+            "dropped": problem.dropped if spec.center == "drop-one" else None,
+            "constraint": problem.constraint,
+        },
+        "grid": {"kind": "uniform", "points": spec.points},
+        "coefficients": {"numerator": [float(v) for v in c], "denominator": [float(v) for v in d]},
+        "errors": {
+            "fit": fit_err,
+            "check": {"interval": list(spec.check_interval), **check_err},
+        },
+        "solver": solver,
+        "poles": form.poles(d, spec.check_interval),
+        "certificate": certificate,
+    }
+    return FitResult(
+        form=form,
+        target=spec.target,
+        numerator=tuple(record["coefficients"]["numerator"]),
+        denominator=tuple(record["coefficients"]["denominator"]),
+        success=bool(solver["success"]),
+        status=int(solver["status"]),
+        message=str(solver["message"]),
+        record=record,
+    )

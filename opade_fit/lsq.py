@@ -1,0 +1,273 @@
+"""Least-squares fit of a rational form (objective ``l2``).
+
+Method
+------
+The residual on the grid x_1..x_m is ``r = sqrt(w) * (g(x) - f(x))``,
+stacked with ``lambda * sqrt(w) * (g'(x) - f'(x))`` when derivative matching
+is on. Coefficients are ``theta = (z, d)`` with the numerator ``c = N z``
+(:mod:`opade_fit.problem`).
+
+1. **Linearised starts** (Sanathanan-Koerner): minimise
+   ``|| sqrt(w) (P - f Q) / Q_prev ||`` which is *linear* in (z, d) once the
+   absolute values of Q are resolved:
+
+   * ``safe``: Q = 1 + sum_j d_j |f_j| with d_j >= 0 (|d_j| written as a
+     bounded variable; Q depends only on |d_j|), solved by
+     :func:`scipy.optimize.lsq_linear` with bounds;
+   * ``safe-abs-sum``: Q = 1 + s(x) B(x) for a fixed sign pattern s
+     (s = +1, and s = sign(x)), one start per pattern;
+   * ``plain``: Q = 1 + B(x), plus the pole-free start d = 0.
+
+   Each start is refined by a few SK re-weightings.
+2. **Nonlinear refinement**: :func:`scipy.optimize.least_squares` (trust
+   region reflective, analytic Jacobian, Jacobian column scaling) from every
+   start; the best final RMS wins. For ``plain``, a result with a real root
+   of Q in the fit interval is rejected.
+
+Everything is deterministic: no random starts.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares, lsq_linear
+
+from .problem import Problem
+
+__all__ = ["LsqSolution", "solve_lsq", "OpadeFitWarning"]
+
+_EPS = np.finfo(np.float64).eps
+#: Relative tolerances of the nonlinear refinement (multiples of machine epsilon).
+FTOL = XTOL = GTOL = 1e4 * _EPS
+#: Sanathanan-Koerner re-weightings per start.
+SK_ITERATIONS = 4
+#: Maximum Jacobian evaluations per refinement, per free coefficient.
+MAX_NFEV_PER_COEF = 100
+
+#: Fixed messages for the status codes reported in the record.
+MESSAGES = {
+    -1: "improper input to least_squares",
+    0: "maximum number of function evaluations reached before convergence",
+    1: "converged: gradient norm below gtol",
+    2: "converged: relative change of the cost below ftol",
+    3: "converged: relative step below xtol",
+    4: "converged: cost and step tolerances met",
+    5: "numerator forced to zero by the constraint: g = 0 identically",
+}
+
+
+class OpadeFitWarning(UserWarning):
+    """A fit did not converge or hit a limit; details are in the record's ``solver``."""
+
+
+@dataclass(frozen=True)
+class LsqSolution:
+    """Coefficients and solver diagnostics of one least-squares fit."""
+
+    numerator: np.ndarray
+    denominator: np.ndarray
+    cost: float
+    status: int
+    nfev: int
+    njev: int
+    start: str
+
+    @property
+    def success(self) -> bool:
+        return self.status >= 1
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.status]
+
+
+class _Model:
+    """Residual and Jacobian of the (weighted) fit for one sign convention of Q."""
+
+    def __init__(self, problem: Problem, pattern: str):
+        self.p = problem
+        self.form = problem.form
+        self.k, self.l = self.form.degrees
+        self.pattern = pattern  # "safe", "abs", "plain"
+        self.lam = problem.spec.derivative_weight
+        self.nz = problem.N.shape[1]
+        self.Fn = problem.N.T @ problem.F[: self.k + 1]  # numerator columns in z
+        self.dFn = problem.N.T @ problem.dF[: self.k + 1]
+        self.Fd = problem.F[1 : self.l + 1]
+        self.dFd = problem.dF[1 : self.l + 1]
+        if pattern == "safe":
+            self.Fd_eff = np.abs(self.Fd)
+            self.dFd_eff = np.sign(self.Fd) * self.dFd
+        else:
+            self.Fd_eff, self.dFd_eff = self.Fd, self.dFd
+
+    def split(self, theta):
+        return theta[: self.nz], theta[self.nz :]
+
+    def pieces(self, theta):
+        z, d = self.split(theta)
+        P = z @ self.Fn
+        dP = z @ self.dFn
+        B = d @ self.Fd_eff
+        dB = d @ self.dFd_eff
+        if self.pattern == "abs":
+            s = np.where(B >= 0, 1.0, -1.0)
+            Q, dQ, sa = 1.0 + s * B, s * dB, s
+        else:
+            Q, dQ, sa = 1.0 + B, dB, 1.0
+        return P, dP, Q, dQ, sa
+
+    def residual(self, theta):
+        P, dP, Q, dQ, _ = self.pieces(theta)
+        sw = self.p.sqrt_w
+        r = sw * (P / Q - self.p.f)
+        if self.lam:
+            dg = dP / Q - P * dQ / Q**2
+            r = np.concatenate([r, self.lam * sw * (dg - self.p.df)])
+        return r
+
+    def jacobian(self, theta):
+        P, dP, Q, dQ, sa = self.pieces(theta)
+        sw = self.p.sqrt_w
+        iq = 1.0 / Q
+        a = sa * self.Fd_eff  # dQ/dd_j
+        Jz = (self.Fn * iq).T
+        Jd = (-(P * iq**2) * a).T
+        J = np.hstack([Jz, Jd]) * sw[:, None]
+        if self.lam:
+            b = sa * self.dFd_eff  # dQ'/dd_j
+            dJz = (self.dFn * iq - self.Fn * dQ * iq**2).T
+            dJd = (-dP * a * iq**2 - P * b * iq**2 + 2 * P * dQ * a * iq**3).T
+            J = np.vstack([J, self.lam * sw[:, None] * np.hstack([dJz, dJd])])
+        return J
+
+    def bounds(self):
+        lo = np.full(self.nz + self.l, -np.inf)
+        if self.pattern == "safe":
+            lo[self.nz :] = 0.0
+        return lo, np.full(self.nz + self.l, np.inf)
+
+    def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
+        """SK step: min || sqrt(w) (P - f (1 + s*B)) / qprev || (bounded for safe)."""
+        sw = self.p.sqrt_w / qprev
+        A = np.hstack([self.Fn.T, -(self.p.f * s * self.Fd_eff).T]) * sw[:, None]
+        rhs = self.p.f * sw
+        scale = np.linalg.norm(A, axis=0)
+        scale[scale == 0] = 1.0
+        As = A / scale
+        lo, hi = self.bounds()
+        if np.isfinite(lo).any():
+            sol = lsq_linear(As, rhs, bounds=(lo * scale, hi), method="bvls", lsmr_tol="auto")
+            theta = sol.x / scale
+        else:
+            theta = np.linalg.lstsq(As, rhs, rcond=None)[0] / scale
+        return theta
+
+    def start(self, s) -> np.ndarray:
+        qprev = np.ones_like(self.p.x)
+        theta = np.zeros(self.nz + self.l)
+        for _ in range(SK_ITERATIONS):
+            theta = self.linearised(s, qprev)
+            _, _, Q, _, _ = self.pieces(theta)
+            if np.any(Q <= 0.05):  # plain: linearisation crossed a pole; stop re-weighting
+                break
+            qprev = Q
+        return theta
+
+    def refine(self, theta0):
+        lo, hi = self.bounds()
+        theta0 = np.clip(theta0, lo, hi)
+        return least_squares(
+            self.residual,
+            theta0,
+            jac=self.jacobian,
+            bounds=(lo, hi),
+            method="trf",
+            x_scale="jac",
+            ftol=FTOL,
+            xtol=XTOL,
+            gtol=GTOL,
+            max_nfev=MAX_NFEV_PER_COEF * (self.nz + self.l + 1),
+        )
+
+
+def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray]]:
+    """(name, pattern, start theta) in a fixed order."""
+    den = problem.form.denominator
+    out = []
+    if den == "safe":
+        m = _Model(problem, "safe")
+        out.append(("sk-safe", "safe", m.start(1.0)))
+    elif den == "safe-abs-sum":
+        m = _Model(problem, "abs")
+        for name, s in (("sk-B>=0", 1.0), ("sk-B~sign(x)", np.where(problem.x >= 0, 1.0, -1.0))):
+            out.append((name, "abs", m.start(s)))
+    else:
+        m = _Model(problem, "plain")
+        out.append(("sk-plain", "plain", m.start(1.0)))
+        zero = np.zeros(m.nz + m.l)
+        zero[: m.nz] = m.linearised(0.0, np.ones_like(problem.x))[: m.nz]
+        out.append(("polynomial", "plain", zero))
+    return out
+
+
+def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None) -> LsqSolution:
+    """Least-squares fit of ``problem`` (see module docstring).
+
+    Parameters
+    ----------
+    problem : Problem
+    extra_starts : list of ndarray, optional
+        Additional starting vectors ``(z, d)`` (e.g. from a neighbouring fit).
+
+    Returns
+    -------
+    LsqSolution
+        Never NaN/inf: candidates with non-finite cost are discarded; if none
+        is finite the zero function is returned with status 0 and a warning.
+    """
+    form = problem.form
+    k, l = form.degrees
+    nz = problem.N.shape[1]
+    if nz == 0:  # all-zero centring with every f_i(0) != 0 (Laguerre): g = 0
+        return LsqSolution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
+    pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[form.denominator]
+    starts = _starts(problem)
+    for i, th in enumerate(extra_starts or ()):
+        starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64)))
+    best = None
+    a, b = problem.spec.interval
+    for name, pat, theta0 in starts:
+        model = _Model(problem, pat)
+        if not np.all(np.isfinite(theta0)):
+            continue
+        with np.errstate(all="ignore"):
+            res = model.refine(theta0)
+        if not np.isfinite(res.cost):
+            continue
+        z, d = model.split(res.x)
+        c = problem.N @ z
+        if form.denominator == "plain" and form.poles(d, (a, b)):
+            continue
+        cand = LsqSolution(c, d.copy(), float(res.cost), int(res.status), int(res.nfev),
+                           int(res.njev or 0), name)
+        if best is None or cand.cost < best.cost:
+            best = cand
+    if best is None:
+        warnings.warn(
+            f"no finite, pole-free least-squares solution for {form.label()}; returning g = 0",
+            OpadeFitWarning,
+            stacklevel=2,
+        )
+        return LsqSolution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
+    if best.status == 0:
+        warnings.warn(
+            f"least squares for {form.label()} stopped at the evaluation limit "
+            f"(start {best.start}); the record's solver block says so",
+            OpadeFitWarning,
+            stacklevel=2,
+        )
+    return best
