@@ -282,7 +282,7 @@ def test_known_poles_chebyshev1_plain():
     # the interval is closed and restricts the roots
     assert form.poles(np.array([0.0, -2.0]), (0.0, 3.0)) == pytest.approx([math.sqrt(3) / 2])
     assert form.poles(np.array([0.0, -2.0]), (-0.5, 0.5)) == []
-    # a denominator without real roots: 1 + T_2 = 2 x^2
+    # a double root (Q touches 0 without a sign change): 1 + T_2 = 2 x^2
     assert form.poles(np.array([0.0, 1.0]), (-3.0, 3.0)) == pytest.approx([0.0, 0.0], abs=1e-7)
 
 
