@@ -1,0 +1,395 @@
+"""PyTorch layer for safe Padé / orthogonal-Padé activations: :class:`OPAU`.
+
+This module is optional: it needs the ``torch`` extra
+(``pip install 'opade-fit[torch]'``, which pins ``torch==2.13.0``).
+``import opade_fit`` never imports it.
+
+The layer computes exactly the function of a fit record (SPEC §3)::
+
+    g(x) = P(x) / Q(x),    P(x) = sum_{i=0..k} c_i f_i(x)
+
+=================  ====================================================
+denominator        Q(x)
+=================  ====================================================
+``safe``           1 + sum_j |d_j| |f_j(x)|   (safe PAU / safe OPAU)
+``safe-abs-sum``   1 + |sum_j d_j f_j(x)|
+``plain``          1 + sum_j d_j f_j(x)       (poles possible)
+=================  ====================================================
+
+Coefficients are in increasing degree: ``numerator`` holds c_0..c_k (k + 1
+values), ``denominator`` holds d_1..d_l (l values, the leading 1 of Q is
+implicit). The basis values f_0..f_n are computed by the basis' three-term
+recurrence (:class:`opade_fit.bases.Basis`), whose exact rational table is
+converted to Python floats once; no expanded monomial form is evaluated.
+Gradients are PyTorch autograd through that recurrence; at kinks
+(|.| of zero) autograd uses sgn(0) = 0, the same convention as
+:meth:`opade_fit.forms.RationalForm.jacobian`.
+
+References
+----------
+.. [1] A. Molina, P. Schramowski, K. Kersting, "Padé Activation Units:
+   End-to-end Learning of Flexible Activation Functions in Deep Networks",
+   ICLR 2020.
+.. [2] K. Biswas, S. Banerjee, A. K. Pandey, "Orthogonal-Padé Activation
+   Functions: Trainable activation functions for smooth and faster
+   convergence in deep networks", arXiv:2106.09693, 2021.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+try:
+    import torch
+    from torch import nn
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "opade_fit.torch needs PyTorch, which is an optional extra of opade-fit. Install it "
+        "with `pip install 'opade-fit[torch]'` (or `pip install torch==2.13.0`; a bare "
+        "`pip install torch` may pull a multi-GB CUDA build)."
+    ) from exc
+
+from .bases import get_basis
+from .errors import UsageError
+from .forms import RationalForm
+from .result import FitResult
+
+__all__ = ["INIT_RANDOM", "OPAU", "RANDOM_INIT_STD", "rational"]
+
+#: Value of ``init`` that draws random coefficients instead of reading a table.
+INIT_RANDOM = "random"
+#: Standard deviation of the normal distribution used by ``init="random"``.
+RANDOM_INIT_STD = 0.1
+
+_HALF_TYPES = (torch.float16, torch.bfloat16)
+
+
+@functools.cache
+def _recurrence(basis: str, n: int) -> tuple[tuple[float, float, float], ...]:
+    """The basis recurrence (a_i, b_i, c_i), i < n, as Python floats (the one float boundary)."""
+    rec = get_basis(basis).recurrence
+    return tuple(tuple(float(v) for v in rec(i)) for i in range(n))
+
+
+def _basis_values(
+    x: torch.Tensor, recurrence: tuple[tuple[float, float, float], ...]
+) -> list[torch.Tensor | None]:
+    """f_0..f_n at x by the three-term recurrence; f_0 is returned as ``None`` (it is 1).
+
+    Multiplications by 1 and additions of 0 are skipped, so the arithmetic is
+    the same as :meth:`opade_fit.bases.Basis.evaluate` (which computes
+    ``(a x + b) f_i - c f_{i-1}`` in float64).
+    """
+    values: list[torch.Tensor | None] = [None]
+    for i, (a, b, c) in enumerate(recurrence):
+        lin = x if a == 1.0 else a * x
+        if b != 0.0:
+            lin = lin + b
+        f = lin if i == 0 else lin * values[i]
+        if i > 0 and c != 0.0:
+            f = f - c if i == 1 else f - c * values[i - 1]
+        values.append(f)
+    return values
+
+
+def _coefficient(coefficients: torch.Tensor, i: int, ndim: int) -> torch.Tensor:
+    """Column i of a (k,) or (C, k) coefficient tensor, shaped to broadcast over dim 1."""
+    if coefficients.dim() == 1:
+        return coefficients[i]
+    return coefficients[:, i].reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def rational(
+    x: torch.Tensor,
+    numerator: torch.Tensor,
+    denominator: torch.Tensor,
+    *,
+    basis: str = "hermite1",
+    denominator_kind: str = "safe",
+) -> torch.Tensor:
+    """Evaluate g(x) = P(x) / Q(x) elementwise (the functional form of :class:`OPAU`).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Input of any shape. With per-channel coefficients (2-D ``numerator``)
+        the channels are dimension 1 of ``x``, as for :class:`torch.nn.PReLU`.
+    numerator : torch.Tensor, shape (k + 1,) or (C, k + 1)
+        c_0..c_k, increasing degree.
+    denominator : torch.Tensor, shape (l,) or (C, l)
+        d_1..d_l, increasing degree (the leading 1 of Q is implicit).
+    basis : str
+        One of the seven basis names.
+    denominator_kind : {"safe", "safe-abs-sum", "plain"}
+        How Q is built (module docstring).
+
+    Returns
+    -------
+    torch.Tensor
+        g(x), same shape and dtype as ``x``. float32 and float64 inputs are
+        computed in their own dtype (the coefficients are cast to it);
+        float16 / bfloat16 inputs are computed in float32 and the result is
+        cast back.
+
+    Notes
+    -----
+    Only the names are validated (a :class:`~opade_fit.errors.UsageError` for
+    an unknown basis or denominator); :class:`OPAU` checks shapes too.
+    """
+    form = RationalForm(basis, denominator_kind, (numerator.shape[-1] - 1, denominator.shape[-1]))
+    recurrence = _recurrence(form.basis, max(form.degrees))
+    return _rational(x, numerator, denominator, recurrence, form.denominator)
+
+
+def _rational(
+    x: torch.Tensor,
+    numerator: torch.Tensor,
+    denominator: torch.Tensor,
+    recurrence: tuple[tuple[float, float, float], ...],
+    denominator_kind: str,
+) -> torch.Tensor:
+    """:func:`rational` with the recurrence table already converted to floats."""
+    out_dtype = x.dtype
+    work = torch.float32 if out_dtype in _HALF_TYPES else out_dtype
+    x = x.to(work)
+    c = numerator.to(work)
+    d = denominator.to(work)
+    k, l = c.shape[-1] - 1, d.shape[-1]  # noqa: E741
+    ndim = x.dim()
+    F = _basis_values(x, recurrence[: max(k, l)])
+
+    P = _coefficient(c, 0, ndim) * torch.ones_like(x)
+    for i in range(1, k + 1):
+        P = P + _coefficient(c, i, ndim) * F[i]
+
+    if l == 0:
+        return P.to(out_dtype)
+    if denominator_kind == "safe":
+        B = _coefficient(d, 0, ndim).abs() * F[1].abs()
+        for j in range(2, l + 1):
+            B = B + _coefficient(d, j - 1, ndim).abs() * F[j].abs()
+    else:
+        B = _coefficient(d, 0, ndim) * F[1]
+        for j in range(2, l + 1):
+            B = B + _coefficient(d, j - 1, ndim) * F[j]
+        if denominator_kind == "safe-abs-sum":
+            B = B.abs()
+    return (P / (1.0 + B)).to(out_dtype)
+
+
+class OPAU(nn.Module):
+    r"""Trainable rational activation g = P/Q over a polynomial basis (PAU / OPAU / HP-1 / HP-2).
+
+    Parameters
+    ----------
+    basis : str, default "hermite1"
+        ``monomial`` (PAU), ``chebyshev1``, ``chebyshev2``, ``hermite1``
+        (HP-1), ``hermite2`` (HP-2), ``laguerre`` or ``legendre``.
+    denominator : {"safe", "safe-abs-sum", "plain"}, default "safe"
+        How Q is built from d_1..d_l (module docstring).
+    degrees : (int, int), default (5, 4)
+        Numerator degree k and denominator degree l.
+    init : str, default "leaky_relu"
+        Target whose table entry gives the initial coefficients, looked up
+        with :func:`opade_fit.get_init` (target at its default parameters), or
+        ``"random"`` for coefficients drawn from N(0, RANDOM_INIT_STD^2)
+        (using ``generator``). Ignored when ``coefficients`` is given.
+    objective, center, weight, interval
+        Which table entry to read (passed to :func:`opade_fit.get_init`):
+        ``objective`` ``"l2"`` or ``"max"``; ``center`` ``"none"``,
+        ``"general"``, ``"drop-one"`` or ``"all-zero"``; ``weight``
+        ``"uniform"`` or ``"normal"``; ``interval`` the fit interval.
+    num_parameters : int, default 1
+        1: one coefficient set for the whole layer (PAU / OPAU). C > 1: one
+        set per channel, channels being dimension 1 of the input (like
+        :class:`torch.nn.PReLU`).
+    coefficients : (numerator, denominator), optional
+        Explicit initial coefficients: c_0..c_k and d_1..d_l, each either a
+        flat sequence (copied to every channel) or shaped (C, k + 1) /
+        (C, l).
+    generator : torch.Generator, optional
+        Random source for ``init="random"`` (default: torch's global one).
+    device, dtype
+        Of the parameters (default float32). Use ``dtype=torch.float64`` (or
+        ``.double()``) to reproduce a record to float64 precision.
+
+    Attributes
+    ----------
+    numerator : torch.nn.Parameter, shape (k + 1,) or (C, k + 1)
+        c_0..c_k, increasing degree.
+    denominator : torch.nn.Parameter, shape (l,) or (C, l)
+        d_1..d_l, increasing degree.
+    form : opade_fit.forms.RationalForm
+        Basis, denominator kind and degrees.
+    init_record : dict or None
+        The fit record the layer was initialised from (None for random or
+        explicit coefficients).
+
+    Notes
+    -----
+    The forward pass evaluates f_0..f_max(k,l) by the basis' three-term
+    recurrence and returns P/Q; see :func:`rational`. Gradients follow
+    Biswas et al. (2021), eqs. 8-10, through autograd.
+
+    Examples
+    --------
+    >>> from opade_fit.torch import OPAU
+    >>> act = OPAU(init="leaky_relu")                      # HP-1, safe, (5, 4)
+    >>> pau = OPAU(basis="monomial", init="leaky_relu")    # safe PAU
+    """
+
+    numerator: nn.Parameter
+    denominator: nn.Parameter
+
+    def __init__(
+        self,
+        basis: str = "hermite1",
+        denominator: str = "safe",
+        degrees: tuple[int, int] = (5, 4),
+        *,
+        init: str = "leaky_relu",
+        objective: str = "l2",
+        center: str = "none",
+        weight: str = "uniform",
+        interval: tuple[float, float] = (-3.0, 3.0),
+        num_parameters: int = 1,
+        coefficients: tuple[Any, Any] | None = None,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        form = RationalForm(basis, denominator, degrees)
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int):
+            raise UsageError(f"`num_parameters` must be an integer >= 1, got {num_parameters!r}")
+        if num_parameters < 1:
+            raise UsageError(f"`num_parameters` must be an integer >= 1, got {num_parameters!r}")
+        if not isinstance(init, str):
+            raise UsageError(
+                f"`init` must be a target name or 'random', got {init!r}; "
+                "use `coefficients=` or `OPAU.from_record` for explicit values"
+            )
+        factory = {"device": device, "dtype": dtype or torch.get_default_dtype()}
+        self.form = form
+        self.num_parameters = num_parameters
+        self._recurrence = _recurrence(form.basis, max(form.degrees))
+        self.init_record: dict[str, Any] | None = None
+
+        if coefficients is not None:
+            c, d = coefficients
+            self.init_name = "coefficients"
+        elif init.strip().lower() == INIT_RANDOM:
+            c = torch.randn(form.k + 1, generator=generator, dtype=torch.float64)
+            d = torch.randn(form.l, generator=generator, dtype=torch.float64)
+            c, d = RANDOM_INIT_STD * c, RANDOM_INIT_STD * d
+            self.init_name = INIT_RANDOM
+        else:
+            from . import get_init  # lazy: the tables are only read when asked for
+
+            record = get_init(
+                init,
+                basis=form.basis,
+                denominator=form.denominator,
+                degrees=form.degrees,
+                objective=objective,
+                center=center,
+                weight=weight,
+                interval=tuple(interval),
+            )
+            c, d = _record_coefficients(record, form)
+            self.init_record = dict(record)
+            self.init_name = str(record.get("target", {}).get("name", init))
+
+        self.numerator = nn.Parameter(self._shaped(c, form.k + 1, "numerator", factory))
+        self.denominator = nn.Parameter(self._shaped(d, form.l, "denominator", factory))
+
+    # -- construction helpers --------------------------------------------------------
+    def _shaped(self, values: Any, n: int, name: str, factory: dict) -> torch.Tensor:
+        """Validate coefficients and shape them (n,) for one set, (C, n) per channel."""
+        t = torch.as_tensor(values, dtype=torch.float64).detach().clone()
+        C = self.num_parameters
+        if t.dim() == 1 and t.shape[0] == n:
+            t = t if C == 1 else t.expand(C, n).clone()
+        elif t.dim() == 2 and t.shape == (C, n):
+            t = t.reshape(n) if C == 1 else t
+        else:
+            raise UsageError(
+                f"`{name}` coefficients must have shape ({n},) or ({C}, {n}) for "
+                f"{self.form.label()} with num_parameters={C}, got {tuple(t.shape)}"
+            )
+        if not torch.isfinite(t).all():
+            raise UsageError(f"`{name}` coefficients must be finite, got {t.tolist()}")
+        return t.to(**factory)
+
+    @classmethod
+    def from_record(
+        cls,
+        record: Mapping[str, Any] | FitResult,
+        *,
+        num_parameters: int = 1,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> OPAU:
+        """A layer initialised from a fit record (schema 1.x) or a :class:`FitResult`.
+
+        Basis, denominator kind and degrees are read from ``record["form"]``,
+        the coefficients from ``record["coefficients"]``.
+
+        Raises
+        ------
+        UsageError
+            If ``record`` is not a fit record of a supported schema version.
+        """
+        result = record if isinstance(record, FitResult) else FitResult.from_dict(dict(record))
+        f = result.form
+        layer = cls(
+            f.basis,
+            f.denominator,
+            f.degrees,
+            num_parameters=num_parameters,
+            coefficients=(result.numerator, result.denominator),
+            device=device,
+            dtype=dtype,
+        )
+        layer.init_record = dict(result.record)
+        layer.init_name = result.target.name
+        return layer
+
+    # -- nn.Module -------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """g(x) elementwise; same shape and dtype as ``x`` (see :func:`rational`)."""
+        if self.num_parameters > 1 and (x.dim() < 2 or x.shape[1] != self.num_parameters):
+            raise UsageError(
+                f"`x` must have {self.num_parameters} channels in dimension 1 for "
+                f"num_parameters={self.num_parameters}, got shape {tuple(x.shape)}"
+            )
+        return _rational(
+            x, self.numerator, self.denominator, self._recurrence, self.form.denominator
+        )
+
+    def extra_repr(self) -> str:
+        k, l = self.form.degrees  # noqa: E741
+        return (
+            f"basis={self.form.basis!r}, denominator={self.form.denominator!r}, "
+            f"degrees=({k}, {l}), num_parameters={self.num_parameters}, init={self.init_name!r}"
+        )
+
+
+def _record_coefficients(
+    record: Mapping[str, Any], form: RationalForm
+) -> tuple[Sequence[float], Sequence[float]]:
+    """Coefficients of a table entry, checked against the form that was asked for."""
+    try:
+        rf = record["form"]
+        rec_form = RationalForm(rf["basis"], rf["denominator"], tuple(rf["degrees"]))
+        coef = record["coefficients"]
+        c, d = list(coef["numerator"]), list(coef["denominator"])
+    except (KeyError, TypeError) as exc:
+        raise UsageError(f"`record` is not a fit record (schema 1.x): missing {exc}") from None
+    if rec_form != form:
+        raise UsageError(
+            f"the table entry is for {rec_form.label()}, but the layer is {form.label()}"
+        )
+    return c, d
