@@ -10,4 +10,12 @@ from .fitting import fit
 from .forms import RationalForm
 from .result import FitResult
 
-__all__ = ["FitError", "FitResult", "OpadeError", "RationalForm", "UsageError", "__version__", "fit"]
+__all__ = [
+    "FitError",
+    "FitResult",
+    "OpadeError",
+    "RationalForm",
+    "UsageError",
+    "__version__",
+    "fit",
+]

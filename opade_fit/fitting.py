@@ -14,12 +14,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .lsq import LsqSolution, solve_lsq
-from .problem import FitSpec, Problem, build_problem, drop_candidates, make_spec
+from .problem import DEFAULT_POINTS, FitSpec, Problem, build_problem, drop_candidates, make_spec
 from .record import SCHEMA_VERSION
 from .result import FitResult, measure_errors, tool_block
 from .targets import Target
 
 __all__ = ["fit", "fit_spec"]
+
 
 def fit(
     target: str | Target,
@@ -30,7 +31,7 @@ def fit(
     interval: tuple[float, float] = (-3.0, 3.0),
     objective: str = "l2",
     params: dict[str, float] | None = None,
-    points: int = 2001,
+    points: int = DEFAULT_POINTS,
     check_interval: tuple[float, float] | None = None,
     weight: str = "uniform",
     derivative_weight: float = 0.0,
@@ -56,7 +57,7 @@ def fit(
         Least squares, or minimax (smallest maximum error, with certificate).
     params : dict, optional
         Target parameters (e.g. ``{"negative_slope": 0.2}``).
-    points : int, default 2001
+    points : int, default 4001
         Uniform grid points on the fit interval.
     check_interval : (float, float), optional
         Where errors are also reported; default: the fit interval scaled by
@@ -105,6 +106,7 @@ def fit(
     )
     return fit_spec(spec)
 
+
 def _solve(problem: Problem) -> tuple[LsqSolution, dict[str, Any] | None, dict[str, Any]]:
     """Run the solver for the objective; returns (solution, certificate, solver block)."""
     sol = solve_lsq(problem)
@@ -121,6 +123,7 @@ def _solve(problem: Problem) -> tuple[LsqSolution, dict[str, Any] | None, dict[s
         "nfev": sol.nfev,
     }
     return sol, None, solver
+
 
 def fit_spec(spec: FitSpec) -> FitResult:
     """Fit a validated :class:`~opade_fit.problem.FitSpec` (see :func:`fit`).
@@ -149,10 +152,12 @@ def _fit_spec(spec: FitSpec) -> FitResult:
     sol, certificate, solver = _solve(problem)
     return _result(problem, sol, certificate, solver)
 
+
 def _objective_value(res: FitResult) -> float:
     if res.record["objective"] == "max":
         return res.errors["fit"]["max_abs"]
     return res.errors["fit"]["rms"]
+
 
 def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResult:
     spec = problem.spec
@@ -168,7 +173,11 @@ def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResul
     record = {
         "schema_version": list(SCHEMA_VERSION),
         "tool": tool_block(),
-        "form": {"basis": form.basis, "denominator": form.denominator, "degrees": list(form.degrees)},
+        "form": {
+            "basis": form.basis,
+            "denominator": form.denominator,
+            "degrees": list(form.degrees),
+        },
         "target": spec.target.to_dict(),
         "interval": list(spec.interval),
         "objective": spec.objective,

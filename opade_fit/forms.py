@@ -268,9 +268,7 @@ class RationalForm:
         return np.concatenate([dc, dd], axis=0).T
 
     # -- poles -------------------------------------------------------------------------
-    def poles(
-        self, denominator: np.ndarray, interval: tuple[float, float]
-    ) -> list[float]:
+    def poles(self, denominator: np.ndarray, interval: tuple[float, float]) -> list[float]:
         """Real roots of Q in the closed ``interval`` (analytic, not sampled).
 
         Only ``plain`` can vanish: ``safe`` and ``safe-abs-sum`` have Q >= 1,

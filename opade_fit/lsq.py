@@ -37,7 +37,7 @@ from scipy.optimize import least_squares, lsq_linear
 
 from .problem import Problem
 
-__all__ = ["LsqSolution", "solve_lsq", "OpadeFitWarning"]
+__all__ = ["LsqSolution", "OpadeFitWarning", "solve_lsq"]
 
 _EPS = np.finfo(np.float64).eps
 #: Relative tolerances of the nonlinear refinement (multiples of machine epsilon).
@@ -246,14 +246,21 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             continue
         with np.errstate(all="ignore"):
             res = model.refine(theta0)
+            # TRF starts strictly inside the bounds; when the linearised start is
+            # already optimal (an exactly representable target), keep it
+            start_cost = 0.5 * float(np.sum(model.residual(np.clip(theta0, *model.bounds())) ** 2))
+        theta = res.x
+        if np.isfinite(start_cost) and start_cost < res.cost:
+            theta, res.cost = np.clip(theta0, *model.bounds()), start_cost
         if not np.isfinite(res.cost):
             continue
-        z, d = model.split(res.x)
+        z, d = model.split(theta)
         c = problem.N @ z
         if form.denominator == "plain" and form.poles(d, (a, b)):
             continue
-        cand = LsqSolution(c, d.copy(), float(res.cost), int(res.status), int(res.nfev),
-                           int(res.njev or 0), name)
+        cand = LsqSolution(
+            c, d.copy(), float(res.cost), int(res.status), int(res.nfev), int(res.njev or 0), name
+        )
         if best is None or cand.cost < best.cost:
             best = cand
     if best is None:

@@ -44,8 +44,9 @@ __all__ = [
 
 OBJECTIVES: tuple[str, ...] = ("l2", "max")
 CENTER_MODES: tuple[str, ...] = ("none", "general", "drop-one", "all-zero")
-#: Default number of uniform grid points of the fit.
-DEFAULT_POINTS = 2001
+#: Default number of uniform grid points of the fit: the grid on which RMS is reported
+#: (result.RMS_POINTS), so least squares minimises exactly the reported RMS.
+DEFAULT_POINTS = 4001
 #: The default check interval is the fit interval scaled by this factor about its centre.
 CHECK_SCALE = 5.0 / 3.0
 
@@ -149,7 +150,12 @@ class FitSpec:
         object.__setattr__(self, "objective", obj)
         object.__setattr__(self, "weight", _canonical_weight(self.weight))
         lam = self.derivative_weight
-        if isinstance(lam, bool) or not isinstance(lam, int | float) or not math.isfinite(lam) or lam < 0:
+        if (
+            isinstance(lam, bool)
+            or not isinstance(lam, int | float)
+            or not math.isfinite(lam)
+            or lam < 0
+        ):
             raise UsageError(f"`derivative_weight` must be a finite number >= 0, got {lam!r}")
         object.__setattr__(self, "derivative_weight", float(lam))
         center = str(self.center).strip().lower()
@@ -161,7 +167,9 @@ class FitSpec:
         object.__setattr__(self, "center", center)
         if self.drop is not None:
             if center != "drop-one":
-                raise UsageError(f"`drop` is only valid with center='drop-one', got center={center!r}")
+                raise UsageError(
+                    f"`drop` is only valid with center='drop-one', got center={center!r}"
+                )
             _drop_index(self.form, self.drop)  # validates
         if isinstance(self.points, bool) or not isinstance(self.points, int | np.integer):
             raise UsageError(f"`points` must be an integer, got {self.points!r}")

@@ -137,7 +137,9 @@ class FitResult:
 
     def derivative(self, x: np.ndarray) -> np.ndarray:
         """g'(x) with the fitted coefficients (float64)."""
-        return self.form.derivative(np.asarray(x, dtype=np.float64), self.numerator, self.denominator)
+        return self.form.derivative(
+            np.asarray(x, dtype=np.float64), self.numerator, self.denominator
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON record (a deep copy is not needed: records hold only plain values)."""
@@ -146,7 +148,7 @@ class FitResult:
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> FitResult:
         """Rebuild a result from a record (e.g. a table entry)."""
-        major = tuple(record.get("schema_version", (None,)))[0]
+        major = next(iter(record.get("schema_version") or [None]))
         if major != SCHEMA_VERSION[0]:
             raise UsageError(
                 f"`record` has schema_version {record.get('schema_version')!r}; "

@@ -286,9 +286,12 @@ _BUILTINS: dict[str, _Builtin] = {
             "scale*(x for x > 0, alpha*(exp(x) - 1) otherwise), self-normalising constants",
             "scale*(Max(x, 0) + alpha*(exp(Min(x, 0)) - 1))",
             (("alpha", _SELU_ALPHA), ("scale", _SELU_SCALE)),
-            lambda x, alpha, scale: scale
-            * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))),
-            lambda x, alpha, scale: scale * np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))),
+            lambda x, alpha, scale: (
+                scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+            ),
+            lambda x, alpha, scale: (
+                scale * np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+            ),
             lambda **p: (0.0,),
             (("alpha", *_NONNEG), ("scale", *_POSITIVE)),
         ),
@@ -468,13 +471,17 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
         for k, v in params.items():
             if k not in valid:
                 rule = f"valid: {', '.join(valid)}" if valid else "it has no parameters"
-                raise UsageError(f"`--param` {k} is not a parameter of {key} ({rule})" + suggest(k, valid))
+                raise UsageError(
+                    f"`--param` {k} is not a parameter of {key} ({rule})" + suggest(k, valid)
+                )
             if not isinstance(v, int | float) or not math.isfinite(v):
                 raise UsageError(f"`--param` {k} must be a finite number, got {v!r}")
         values = {k: float(params.get(k, v)) for k, v in b.defaults}
         for pname, ok, rule in b.rules:
             if not ok(values[pname]):
-                raise UsageError(f"`--param` {pname} of {key} must be {rule}, got {values[pname]:g}")
+                raise UsageError(
+                    f"`--param` {pname} of {key} must be {rule}, got {values[pname]:g}"
+                )
         return Target(
             name=key,
             params=tuple(values.items()),

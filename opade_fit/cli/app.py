@@ -33,8 +33,11 @@ class _Group(TyperGroup):
 
         try:
             rv = super().main(
-                args=args, prog_name=prog_name or PROG, complete_var=complete_var,
-                standalone_mode=False, **extra,
+                args=args,
+                prog_name=prog_name or PROG,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
             )
         except cx.UsageError as exc:  # click usage errors: bad option, missing value ...
             hint = ""

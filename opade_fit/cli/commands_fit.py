@@ -12,24 +12,21 @@ import typer
 from ..bases import BASIS_NAMES
 from ..errors import UsageError
 from ..fitting import fit_spec
-from ..problem import CENTER_MODES, OBJECTIVES, make_spec
+from ..problem import CENTER_MODES, DEFAULT_POINTS, OBJECTIVES, make_spec
 from ..record import dumps, write_atomic
 from ..result import FitResult
 from ..targets import TARGET_NAMES, parse_params
 from .app import app
 from .commands_core import Denominator
 
-__all__ = ["fit_cmd", "format_summary", "format_center_comparison"]
+__all__ = ["fit_cmd", "format_center_comparison", "format_summary"]
 
 Objective = enum.Enum("Objective", {o: o for o in OBJECTIVES}, type=str)
-Center = enum.Enum(
-    "Center", {m.replace("-", "_"): m for m in (*CENTER_MODES, "compare")}, type=str
-)
+Center = enum.Enum("Center", {m.replace("-", "_"): m for m in (*CENTER_MODES, "compare")}, type=str)
 
 _BASIS_HELP = f"Polynomial basis: {', '.join(BASIS_NAMES)} (hermite1 = HP-1, hermite2 = HP-2)."
 _TARGET_HELP = (
-    f"Target activation: {', '.join(TARGET_NAMES)}, silu, or an expression in x "
-    "such as 'x*erf(x)'."
+    f"Target activation: {', '.join(TARGET_NAMES)}, silu, or an expression in x such as 'x*erf(x)'."
 )
 
 
@@ -43,7 +40,9 @@ def format_summary(result: FitResult) -> str:
     form, grid, err, solver = rec["form"], rec["grid"], rec["errors"], rec["solver"]
     a, b = rec["interval"]
     ca, cb = err["check"]["interval"]
-    hp = {"hermite1": "  [HP-1]", "hermite2": "  [HP-2]", "monomial": "  [PAU]"}.get(form["basis"], "")
+    hp = {"hermite1": "  [HP-1]", "hermite2": "  [HP-2]", "monomial": "  [PAU]"}.get(
+        form["basis"], ""
+    )
     lines = [
         f"form         {form['basis']}/{form['denominator']}, degrees {form['degrees'][0]}/"
         f"{form['degrees'][1]}{hp}",
@@ -62,7 +61,10 @@ def format_summary(result: FitResult) -> str:
         f"  d{j:<3d} {_fmt(v)}" for j, v in enumerate(rec["coefficients"]["denominator"], start=1)
     ]
     lines.append("errors                      max |g-f|     rms(g-f)      max |g'-f'|   rms(g'-f')")
-    for label, e in ((f"fit   [{a:g}, {b:g}]", err["fit"]), (f"check [{ca:g}, {cb:g}]", err["check"])):
+    for label, e in (
+        (f"fit   [{a:g}, {b:g}]", err["fit"]),
+        (f"check [{ca:g}, {cb:g}]", err["check"]),
+    ):
         lines.append(
             f"  {label:25s} {e['max_abs']:.4e}    {e['rms']:.4e}    "
             f"{e['derivative_max_abs']:.4e}    {e['derivative_rms']:.4e}"
@@ -124,10 +126,13 @@ def fit_cmd(
     degrees: Annotated[
         str, typer.Option(help="Numerator/denominator degrees K/L (K, L >= 0).")
     ] = "5/4",
-    interval: Annotated[
-        tuple[float, float], typer.Option(help="Fit interval A B (A < B).")
-    ] = (-3.0, 3.0),
-    points: Annotated[int, typer.Option(help="Uniform grid points on the fit interval.")] = 2001,
+    interval: Annotated[tuple[float, float], typer.Option(help="Fit interval A B (A < B).")] = (
+        -3.0,
+        3.0,
+    ),
+    points: Annotated[
+        int, typer.Option(help="Uniform grid points on the fit interval.")
+    ] = DEFAULT_POINTS,
     check_interval: Annotated[
         tuple[float, float] | None,
         typer.Option(help="Check interval A B (default: fit interval scaled by 5/3)."),
