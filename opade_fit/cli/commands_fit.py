@@ -35,7 +35,7 @@ def _fmt(v: float) -> str:
 
 
 def format_summary(result: FitResult) -> str:
-    """The readable summary printed by ``opade fit`` (form, target, coefficients, errors, solver)."""
+    """The readable summary printed by ``opade fit``: form, target, coefficients, errors, solver."""
     rec = result.to_dict()
     form, grid, err, solver = rec["form"], rec["grid"], rec["errors"], rec["solver"]
     a, b = rec["interval"]
@@ -48,7 +48,8 @@ def format_summary(result: FitResult) -> str:
         f"{form['degrees'][1]}{hp}",
         f"target       {result.target.label()}    f(x) = {rec['target']['expression']}",
         f"fit          [{a:g}, {b:g}], {grid['points']} {grid['kind']} points, objective "
-        f"{rec['objective']}, weight {rec['weight']}, derivative weight {rec['derivative_weight']:g}",
+        f"{rec['objective']}, weight {rec['weight']}, "
+        f"derivative weight {rec['derivative_weight']:g}",
     ]
     center = rec["center"]
     if center["mode"] != "none":
@@ -80,7 +81,9 @@ def format_summary(result: FitResult) -> str:
         lines.append(
             "poles        none on the check interval"
             if not poles
-            else f"poles        Q = 0 at x = {', '.join(f'{p:.6g}' for p in poles)} (check interval)"
+            else "poles        Q = 0 at x = "
+            + ", ".join(f"{p:.6g}" for p in poles)
+            + " (check interval)"
         )
     state = "success" if solver["success"] else "NOT CONVERGED"
     lines.append(
