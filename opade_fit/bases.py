@@ -148,16 +148,25 @@ class Basis:
         The series is converted exactly-to-float into the monomial basis
         through :meth:`monomial_matrix` and solved with
         :func:`numpy.polynomial.polynomial.polyroots` (companion matrix).
-        Trailing zero coefficients are dropped first.
+        Leading monomial coefficients below ``ROOT_TRIM`` times the largest
+        one are dropped first: such a coefficient only adds a root near
+        1/coefficient (far outside any fit interval) and, kept, it wrecks the
+        companion matrix's accuracy for the other roots.
         """
         c = np.asarray(coefficients, dtype=np.float64)
         n = len(c) - 1
         M = np.array(self.monomial_matrix(n), dtype=np.float64) if n >= 0 else np.zeros((0, 0))
         mono = c @ M
+        if mono.size:
+            mono = np.where(np.abs(mono) <= ROOT_TRIM * np.max(np.abs(mono)), 0.0, mono)
         nz = np.flatnonzero(mono)
         if len(nz) == 0 or nz[-1] == 0:
             return np.array([], dtype=complex)
         return np.polynomial.polynomial.polyroots(mono[: nz[-1] + 1])
+
+
+#: Relative size below which leading monomial coefficients are ignored by :meth:`Basis.roots`.
+ROOT_TRIM = 1e-13
 
 
 def _check_degree(n: int, name: str) -> None:

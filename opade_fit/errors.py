@@ -35,5 +35,13 @@ def suggest(value: str, valid: Iterable[str]) -> str:
         The accepted names.
     """
     valid = list(valid)
-    close = difflib.get_close_matches(str(value).lower(), valid, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    key = str(value).lower()
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
+    if not close:
+        return ""
+
+    def score(name: str) -> float:
+        return difflib.SequenceMatcher(None, key, name).ratio()
+
+    best = [c for c in close if score(c) == score(close[0])]  # ties: name them all
+    return f" (did you mean {' or '.join(repr(c) for c in sorted(best))}?)"

@@ -289,11 +289,18 @@ class RationalForm:
             return []
         roots = self.basis_object.roots(np.concatenate([[1.0], d]))
         a, b = interval
-        real = [
-            float(r.real)
-            for r in roots
-            if abs(r.imag) <= 1e-9 * max(1.0, abs(r)) and a <= r.real <= b
-        ]
+        # a double root (Q touching 0) comes out of the companion matrix as a
+        # complex pair with |imag| ~ sqrt(eps); accept near-real roots where Q
+        # really vanishes relative to the size of its terms
+        cand = [r for r in roots if abs(r.imag) <= 1e-6 * max(1.0, abs(r)) and a <= r.real <= b]
+        real = []
+        for r in cand:
+            xr = np.array([r.real])
+            F, _ = self.basis_object.evaluate(xr, self.l)
+            q = 1.0 + float(d @ F[1:, 0])
+            size = 1.0 + float(np.abs(d) @ np.abs(F[1:, 0]))
+            if abs(r.imag) <= 1e-9 * max(1.0, abs(r)) or abs(q) <= 1e-7 * size:
+                real.append(float(r.real))
         return sorted(real)
 
     # -- symbolic ------------------------------------------------------------------------
