@@ -9,6 +9,7 @@ from .errors import FitError, OpadeError, UsageError
 from .fitting import fit
 from .forms import RationalForm
 from .result import FitResult
+from .tables import get_init
 
 __all__ = [
     "FitError",
@@ -18,4 +19,5 @@ __all__ = [
     "UsageError",
     "__version__",
     "fit",
+    "get_init",
 ]

@@ -1,0 +1,271 @@
+"""`opade tables regenerate|check|list|show|export`: the committed init tables.
+
+Thin wrappers over :mod:`opade_fit.tables`; data on stdout, progress and
+human messages on stderr.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from ..record import dumps, write_atomic
+from ..targets import parse_params
+from .app import app
+from .commands_core import Denominator
+from .commands_fit import Center, Objective, format_summary
+
+__all__ = ["tables_app"]
+
+tables_app = typer.Typer(
+    name="tables",
+    help="The committed init tables: regenerate, check, list, show and export them.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(tables_app, name="tables")
+
+ExportFormat = enum.Enum(
+    "ExportFormat", {"rational_activations": "rational_activations", "json": "json"}, type=str
+)
+
+_SPEC_HELP = "Table specification (default: spec.toml next to the tables)."
+_TABLES_HELP = "Folder of the tables (default: the shipped tables / the checkout's tables/)."
+_JOBS_HELP = "Worker processes (default: every available core)."
+
+SpecOpt = Annotated[Path | None, typer.Option("--spec", help=_SPEC_HELP)]
+TablesOpt = Annotated[Path | None, typer.Option("--tables", help=_TABLES_HELP)]
+JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help=_JOBS_HELP)]
+
+
+@contextmanager
+def _progress_bar(description: str):
+    """A rich progress bar on stderr; yields the ``progress(done, total, entry)`` callback."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    task = None
+
+    def update(done: int, total: int, entry) -> None:
+        nonlocal task
+        if task is None:
+            task = bar.add_task(description, total=total)
+        bar.update(task, completed=done)
+
+    with bar:
+        yield update
+
+
+def _spec_and_tables(spec: Path | None, tables: Path | None, *, for_writing: bool):
+    from ..tables import default_tables_dir
+
+    root = tables if tables is not None else default_tables_dir(for_writing=for_writing)
+    spec_path = spec if spec is not None else root / "spec.toml"
+    return spec_path, root
+
+
+@tables_app.command("regenerate")
+def regenerate_cmd(
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Refit only entries matching FIELD=VALUE[|VALUE][,FIELD=VALUE...] (fields: "
+            "group, basis, denominator, degrees, target, center, weight, objective); repeat "
+            "for OR. Every other entry is kept exactly as it was.",
+        ),
+    ] = None,
+    jobs: JobsOpt = None,
+    spec: SpecOpt = None,
+    tables: TablesOpt = None,
+) -> None:
+    """Refit the table specification and rewrite the tables (atomically, byte-stable)."""
+    from ..tables import regenerate
+
+    spec_path, root = _spec_and_tables(spec, tables, for_writing=True)
+    start = time.perf_counter()
+    with _progress_bar("fitting") as update:
+        report = regenerate(spec_path, root, only=only or None, jobs=jobs, progress=update)
+    elapsed = time.perf_counter() - start
+    for note in report.warnings:
+        typer.echo(f"opade: warning: {note}", err=True)
+    for path in report.written:
+        typer.echo(f"wrote {path}", err=True)
+    for path in report.removed:
+        typer.echo(f"removed {path} (no entries in the spec)", err=True)
+    typer.echo(
+        f"regenerated {report.fitted} entries (kept {report.kept}) in {elapsed:.1f} s",
+        err=True,
+    )
+
+
+@tables_app.command("check")
+def check_cmd(
+    jobs: JobsOpt = None,
+    spec: SpecOpt = None,
+    tables: TablesOpt = None,
+) -> None:
+    """Regenerate into a temporary folder and compare with the tables; exit 1 on a difference."""
+    from ..tables import check
+
+    spec_path, root = _spec_and_tables(spec, tables, for_writing=False)
+    start = time.perf_counter()
+    with _progress_bar("checking") as update:
+        report = check(spec_path, root, jobs=jobs, progress=update)
+    elapsed = time.perf_counter() - start
+    if not report.ok:
+        typer.echo(report.text(), err=True)
+        typer.echo(f"checked in {elapsed:.1f} s", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{report.text()} ({root}, {elapsed:.1f} s)")
+
+
+def _short(rec: dict) -> str:
+    form, target, err = rec["form"], rec["target"], rec["errors"]["fit"]
+    params = ",".join(f"{k}={v:g}" for k, v in target["params"].items())
+    name = target["name"] + (f"({params})" if params else "")
+    center = rec["center"]["mode"] + (
+        f":{rec['center']['dropped']}" if rec["center"]["dropped"] else ""
+    )
+    k, l = form["degrees"]
+    a, b = rec["interval"]
+    return (
+        f"{form['basis']:10s} {form['denominator']:12s} {k}/{l}  {name:28s} [{a:g},{b:g}]  "
+        f"{rec['objective']:3s} {rec['weight']:8s} {center:12s} "
+        f"{err['rms']:.3e} {err['max_abs']:.3e}"
+    )
+
+
+@tables_app.command("list")
+def list_cmd(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array of every entry (the records).")
+    ] = False,
+    tables: TablesOpt = None,
+) -> None:
+    """List the table entries (one line each, or every record as JSON)."""
+    from ..tables import load_entries
+
+    _spec, root = _spec_and_tables(None, tables, for_writing=False)
+    records = load_entries(root)
+    if as_json:
+        typer.echo(dumps(records), nl=False)
+        return
+    typer.echo(
+        f"{'basis':10s} {'denominator':12s} deg  {'target':28s} interval  obj "
+        f"{'weight':8s} {'center':12s} {'rms':9s} {'max_abs':9s}"
+    )
+    for rec in records:
+        typer.echo(_short(rec))
+
+
+@tables_app.command("show")
+def show_cmd(
+    basis: Annotated[str, typer.Option("--basis", "-b", help="Basis of the entry.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Built-in target name.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Target parameter NAME=VALUE (default: defaults)."),
+    ] = None,
+    denominator: Annotated[
+        Denominator, typer.Option(case_sensitive=False, help="Denominator of the entry.")
+    ] = Denominator.safe,
+    degrees: Annotated[str, typer.Option(help="Degrees K/L of the entry.")] = "5/4",
+    interval: Annotated[
+        tuple[float, float], typer.Option(help="Fit interval A B of the entry.")
+    ] = (-3.0, 3.0),
+    objective: Annotated[
+        Objective, typer.Option(case_sensitive=False, help="Objective of the entry: l2 or max.")
+    ] = Objective.l2,
+    center: Annotated[
+        Center,
+        typer.Option(
+            case_sensitive=False,
+            help="Zero-centring of the entry: none, general, drop-one, all-zero.",
+        ),
+    ] = Center.none,
+    weight: Annotated[str, typer.Option(help="Weighting of the entry: uniform or normal.")] = (
+        "uniform"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the entry's record.")] = False,
+    tables: TablesOpt = None,
+) -> None:
+    """Show one table entry (readable summary, or its JSON record)."""
+    from ..tables import get_init
+
+    if center.value == "compare":
+        raise UsageError("`--center` compare is not a table entry; use none, general, ...")
+    _spec, root = _spec_and_tables(None, tables, for_writing=False)
+    entry = get_init(
+        target,
+        basis=basis,
+        denominator=denominator.value,
+        degrees=degrees,
+        objective=objective.value,
+        center=center.value,
+        weight=weight,
+        interval=interval,
+        params=parse_params(param),
+        tables=root,
+    )
+    text = dumps(entry.record) if as_json else format_summary(entry.to_result()) + "\n"
+    typer.echo(text, nl=False)
+
+
+@tables_app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (atomically).")],
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            case_sensitive=False,
+            help="rational_activations (rationals_config.json layout, monomial entries) or json "
+            "(one flat object per entry).",
+        ),
+    ] = ExportFormat.rational_activations,
+    objective: Annotated[
+        Objective,
+        typer.Option(
+            case_sensitive=False,
+            help="rational_activations only: which objective's entries (the layout holds one).",
+        ),
+    ] = Objective.l2,
+    tables: TablesOpt = None,
+) -> None:
+    """Export the tables for other libraries."""
+    from ..tables import export_flat, export_rational_activations, load_entries
+
+    _spec, root = _spec_and_tables(None, tables, for_writing=False)
+    records = load_entries(root)
+    if fmt.value == "json":
+        data = export_flat(records)
+        n = len(data)
+    else:
+        data = export_rational_activations(records, objective=objective.value)
+        n = sum(len(v) for v in data.values())
+    write_atomic(out, dumps(data))
+    typer.echo(f"wrote {out} ({n} entries, format {fmt.value})", err=True)
