@@ -15,7 +15,9 @@ is on. Coefficients are ``theta = (z, d)`` with the numerator ``c = N z``
      bounded variable; Q depends only on |d_j|), solved by
      :func:`scipy.optimize.lsq_linear` with bounds;
    * ``safe-abs-sum``: Q = 1 + s(x) B(x) for a fixed sign pattern s
-     (s = +1, and s = sign(x)), one start per pattern;
+     (s = +1, and s = sign(x)), one start per pattern, plus patterns with
+     one sign change at each of 11 interior points, screened by a brief
+     refinement (the best two are refined fully);
    * ``plain``: Q = 1 + B(x), plus the pole-free start d = 0.
 
    Each start is refined by a few SK re-weightings.
@@ -44,8 +46,14 @@ _EPS = np.finfo(np.float64).eps
 FTOL = XTOL = GTOL = 1e4 * _EPS
 #: Sanathanan-Koerner re-weightings per start.
 SK_ITERATIONS = 4
-#: Maximum Jacobian evaluations per refinement, per free coefficient.
-MAX_NFEV_PER_COEF = 100
+#: Maximum function evaluations per refinement, per free coefficient.
+MAX_NFEV_PER_COEF = 60
+#: safe-abs-sum: interior points where a one-sign-change pattern of B is tried.
+SIGN_CHANGES = 11
+#: Function evaluations of the brief refinement that screens those extra starts ...
+SCREEN_NFEV = 10
+#: ... and how many of them are then refined fully.
+SCREEN_KEEP = 2
 
 #: Fixed messages for the status codes reported in the record.
 MESSAGES = {
@@ -177,7 +185,7 @@ class _Model:
             qprev = Q
         return theta
 
-    def refine(self, theta0):
+    def refine(self, theta0, max_nfev: int | None = None):
         lo, hi = self.bounds()
         theta0 = np.clip(theta0, lo, hi)
         return least_squares(
@@ -190,27 +198,39 @@ class _Model:
             ftol=FTOL,
             xtol=XTOL,
             gtol=GTOL,
-            max_nfev=MAX_NFEV_PER_COEF * (self.nz + self.l + 1),
+            max_nfev=max_nfev or MAX_NFEV_PER_COEF * (self.nz + self.l + 1),
         )
 
 
-def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray]]:
-    """(name, pattern, start theta) in a fixed order."""
+def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray, bool]]:
+    """(name, pattern, start theta, screened) in a fixed order.
+
+    ``screened`` starts are first refined briefly and only the best
+    :data:`SCREEN_KEEP` of them are refined fully.
+    """
     den = problem.form.denominator
     out = []
     if den == "safe":
         m = _Model(problem, "safe")
-        out.append(("sk-safe", "safe", m.start(1.0)))
+        out.append(("sk-safe", "safe", m.start(1.0), False))
     elif den == "safe-abs-sum":
         m = _Model(problem, "abs")
-        for name, s in (("sk-B>=0", 1.0), ("sk-B~sign(x)", np.where(problem.x >= 0, 1.0, -1.0))):
-            out.append((name, "abs", m.start(s)))
+        x = problem.x
+        out.append(("sk-B>=0", "abs", m.start(1.0), False))
+        out.append(("sk-B~sign(x)", "abs", m.start(np.where(x >= 0, 1.0, -1.0)), False))
+        # B changing sign once at t: the kink of |B| can sit anywhere, and the
+        # optimum for some bases/targets puts it away from 0
+        a, b = problem.spec.interval
+        for t in np.linspace(a, b, SIGN_CHANGES + 2)[1:-1]:
+            if t != 0.0:
+                s = np.where(x >= t, 1.0, -1.0)
+                out.append((f"sk-B~sign(x-{t:g})", "abs", m.start(s), True))
     else:
         m = _Model(problem, "plain")
-        out.append(("sk-plain", "plain", m.start(1.0)))
+        out.append(("sk-plain", "plain", m.start(1.0), False))
         zero = np.zeros(m.nz + m.l)
         zero[: m.nz] = m.linearised(0.0, np.ones_like(problem.x))[: m.nz]
-        out.append(("polynomial", "plain", zero))
+        out.append(("polynomial", "plain", zero, False))
     return out
 
 
@@ -237,13 +257,22 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
     pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[form.denominator]
     starts = _starts(problem)
     for i, th in enumerate(extra_starts or ()):
-        starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64)))
+        starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64), False))
+    starts = [s for s in starts if np.all(np.isfinite(s[2]))]
+    screened = []
+    for name, pat, theta0, screen in starts:
+        if screen:
+            with np.errstate(all="ignore"):
+                r = _Model(problem, pat).refine(theta0, max_nfev=SCREEN_NFEV)
+            if np.isfinite(r.cost):
+                screened.append((r.cost, name, pat, r.x))
+    screened.sort(key=lambda t: t[0])  # stable: ties keep the fixed order
+    starts = [s for s in starts if not s[3]]
+    starts += [(name, pat, th, True) for _, name, pat, th in screened[:SCREEN_KEEP]]
     best = None
     a, b = problem.spec.interval
-    for name, pat, theta0 in starts:
+    for name, pat, theta0, _ in starts:
         model = _Model(problem, pat)
-        if not np.all(np.isfinite(theta0)):
-            continue
         with np.errstate(all="ignore"):
             res = model.refine(theta0)
             # TRF starts strictly inside the bounds; when the linearised start is
