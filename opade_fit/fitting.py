@@ -168,7 +168,8 @@ def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResul
     d = np.where(d == 0, 0.0, d)
     fit_err = measure_errors(form, spec.target, c, d, spec.interval)
     check_err = measure_errors(form, spec.target, c, d, spec.check_interval)
-    if certificate is not None:
+    if certificate is not None and spec.weight == "uniform":
+        # weighted minimax certifies max w|g - f|; max_abs stays the plain max |g - f|
         fit_err["max_abs"] = certificate["upper_bound"]
     record = {
         "schema_version": list(SCHEMA_VERSION),
