@@ -156,7 +156,7 @@ def _rational(
     x = x.to(work)
     c = numerator.to(work)
     d = denominator.to(work)
-    k, l = c.shape[-1] - 1, d.shape[-1]  # noqa: E741
+    k, l = c.shape[-1] - 1, d.shape[-1]
     ndim = x.dim()
     F = _basis_values(x, recurrence[: max(k, l)])
 
@@ -193,14 +193,15 @@ class OPAU(nn.Module):
         Numerator degree k and denominator degree l.
     init : str, default "leaky_relu"
         Target whose table entry gives the initial coefficients, looked up
-        with :func:`opade_fit.get_init` (target at its default parameters), or
+        with :func:`opade_fit.get_init`, or
         ``"random"`` for coefficients drawn from N(0, RANDOM_INIT_STD^2)
         (using ``generator``). Ignored when ``coefficients`` is given.
-    objective, center, weight, interval
+    objective, center, weight, interval, params
         Which table entry to read (passed to :func:`opade_fit.get_init`):
         ``objective`` ``"l2"`` or ``"max"``; ``center`` ``"none"``,
         ``"general"``, ``"drop-one"`` or ``"all-zero"``; ``weight``
-        ``"uniform"`` or ``"normal"``; ``interval`` the fit interval.
+        ``"uniform"`` or ``"normal"``; ``interval`` the fit interval;
+        ``params`` the target parameters (default: the target's defaults).
     num_parameters : int, default 1
         1: one coefficient set for the whole layer (PAU / OPAU). C > 1: one
         set per channel, channels being dimension 1 of the input (like
@@ -254,6 +255,7 @@ class OPAU(nn.Module):
         center: str = "none",
         weight: str = "uniform",
         interval: tuple[float, float] = (-3.0, 3.0),
+        params: Mapping[str, float] | None = None,
         num_parameters: int = 1,
         coefficients: tuple[Any, Any] | None = None,
         generator: torch.Generator | None = None,
@@ -288,7 +290,7 @@ class OPAU(nn.Module):
         else:
             from . import get_init  # lazy: the tables are only read when asked for
 
-            record = get_init(
+            entry = get_init(
                 init,
                 basis=form.basis,
                 denominator=form.denominator,
@@ -297,7 +299,9 @@ class OPAU(nn.Module):
                 center=center,
                 weight=weight,
                 interval=tuple(interval),
+                params=None if params is None else dict(params),
             )
+            record = _plain_record(entry)
             c, d = _record_coefficients(record, form)
             self.init_record = dict(record)
             self.init_name = str(record.get("target", {}).get("name", init))
@@ -326,13 +330,13 @@ class OPAU(nn.Module):
     @classmethod
     def from_record(
         cls,
-        record: Mapping[str, Any] | FitResult,
+        record: Mapping[str, Any] | FitResult | Any,
         *,
         num_parameters: int = 1,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> OPAU:
-        """A layer initialised from a fit record (schema 1.x) or a :class:`FitResult`.
+        """A layer from a fit record (schema 1.x), a :class:`FitResult` or a table entry.
 
         Basis, denominator kind and degrees are read from ``record["form"]``,
         the coefficients from ``record["coefficients"]``.
@@ -342,7 +346,10 @@ class OPAU(nn.Module):
         UsageError
             If ``record`` is not a fit record of a supported schema version.
         """
-        result = record if isinstance(record, FitResult) else FitResult.from_dict(dict(record))
+        if isinstance(record, FitResult):
+            result = record
+        else:
+            result = FitResult.from_dict(_plain_record(record))
         f = result.form
         layer = cls(
             f.basis,
@@ -370,11 +377,19 @@ class OPAU(nn.Module):
         )
 
     def extra_repr(self) -> str:
-        k, l = self.form.degrees  # noqa: E741
+        k, l = self.form.degrees
         return (
             f"basis={self.form.basis!r}, denominator={self.form.denominator!r}, "
             f"degrees=({k}, {l}), num_parameters={self.num_parameters}, init={self.init_name!r}"
         )
+
+
+def _plain_record(obj: Any) -> dict[str, Any]:
+    """The plain dict of a record, :class:`FitResult` or table entry (anything with `.record`)."""
+    inner = getattr(obj, "record", obj)
+    if not isinstance(inner, Mapping):
+        raise UsageError(f"`record` must be a fit record (a mapping), got {type(obj).__name__}")
+    return dict(inner)
 
 
 def _record_coefficients(

@@ -47,7 +47,7 @@ TORCH_INTERNAL_WARNING = "ignore:`torch.jit.script_method` is deprecated:Depreca
 def _random_coefficients(basis: str, denominator: str, seed: int):
     """Random c, d for which Q >= 1/2 on [-3, 3] (so `plain` has no pole there)."""
     rng = np.random.default_rng(seed)
-    k, l = DEGREES  # noqa: E741
+    k, l = DEGREES
     c = rng.normal(size=k + 1)
     d = rng.normal(size=l)
     if denominator == "plain":
@@ -132,11 +132,13 @@ def test_exact_fit_records(fitted_records):
 def test_exact_table_entries(basis, denominator):
     if not hasattr(opade_fit, "get_init"):
         pytest.skip("opade_fit.get_init (the init tables) is not available yet")
-    record = opade_fit.get_init("leaky_relu", basis=basis, denominator=denominator)
+    entry = opade_fit.get_init("leaky_relu", basis=basis, denominator=denominator)
+    record = getattr(entry, "record", entry)  # a TableEntry (a mapping over its record)
     result = FitResult.from_dict(record)
     layer64 = OPAU(basis, denominator, init="leaky_relu", dtype=torch.float64)
     layer32 = OPAU(basis, denominator, init="leaky_relu")
     assert layer64.init_record == record
+    assert torch.equal(OPAU.from_record(entry).numerator, layer32.numerator)
     c, d = result.numerator, result.denominator
     _check_exact(layer64, layer32, result.evaluate, result.form, c, d)
 
@@ -176,7 +178,7 @@ def test_gradcheck(basis, denominator):
 def test_gradients_equal_symbolic_formulas(basis, denominator):
     x, c, d = _grad_case(basis, denominator)
     sym = RationalForm(basis, denominator, DEGREES).symbolic().lambdify()
-    k, l = DEGREES  # noqa: E741
+    k, l = DEGREES
     ct = torch.tensor(c)
     dt = torch.tensor(d)
     xt = torch.tensor(x, requires_grad=True)
