@@ -143,6 +143,23 @@ def test_exact_table_entries(basis, denominator):
     _check_exact(layer64, layer32, result.evaluate, result.form, c, d)
 
 
+@pytest.mark.parametrize("degrees", [(0, 0), (3, 0), (0, 2), (1, 1), (7, 6)])
+@pytest.mark.parametrize("denominator", DENOMINATORS)
+def test_exact_other_degrees(degrees, denominator):
+    basis = "laguerre"  # f_i(0) = 1 for all i: no term vanishes by symmetry
+    rng = np.random.default_rng(sum(degrees))
+    c, d = rng.normal(size=(2, degrees[0] + 1)), 0.01 * rng.normal(size=(2, degrees[1]))
+    layer = OPAU(
+        basis, denominator, degrees, coefficients=(c, d), num_parameters=2, dtype=torch.float64
+    )
+    x = torch.linspace(-2, 2, 40, dtype=torch.float64).reshape(20, 2)
+    out = layer(x).detach().numpy()
+    form = RationalForm(basis, denominator, degrees)
+    for ch in range(2):
+        want = form.evaluate(x[:, ch].numpy(), c[ch], d[ch])
+        np.testing.assert_allclose(out[:, ch], want, rtol=0, atol=FLOAT64_RTOL * np.abs(want).max())
+
+
 # -- gradients -----------------------------------------------------------------------------
 def _smooth_points(basis: str, denominator: str, c, d) -> np.ndarray:
     """Points of [-2.5, 2.5] at least KINK_MARGIN away from kinks and from Q = 0."""
