@@ -190,9 +190,8 @@ def fit_cmd(
     specs = {}
     for mode in modes:
         try:
-            specs[mode] = make_spec(
-                target, center=mode, **{**kwargs, "drop": drop if mode == "drop-one" else None}
-            )
+            # `drop` goes through unchanged: the library rejects it unless mode is drop-one
+            specs[mode] = make_spec(target, center=mode, **kwargs)
         except UsageError as exc:
             raise UsageError(_cli_names(str(exc))) from None
     with warnings.catch_warnings(record=True) as caught:
