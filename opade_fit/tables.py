@@ -1285,10 +1285,12 @@ def _missing_message(want: dict[str, Any], candidates, spec: FitSpec) -> str:
             continue
         seen.add(ident)
         differ = [f for f in _MATCH_FIELDS if fields[f] != want[f]]
-        scored.append((len(differ), order, fields, differ))
-    scored.sort(key=lambda t: (t[0], t[1]))
+        # another basis or denominator is another function class: rank those last
+        other_class = ("basis" in differ, "denominator" in differ)
+        scored.append((other_class, len(differ), order, fields, differ))
+    scored.sort(key=lambda t: t[:3])
     closest = "; ".join(
-        f"{show(fields)} (differs in {', '.join(differ)})" for _n, _o, fields, differ in scored[:3]
+        f"{show(fields)} (differs in {', '.join(differ)})" for *_rank, fields, differ in scored[:3]
     )
     command = _fit_command(
         want["basis"],
