@@ -284,9 +284,15 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
         if not np.isfinite(res.cost):
             continue
         z, d = model.split(theta)
-        c = problem.N @ z
         if form.denominator == "plain" and form.poles(d, (a, b)):
-            continue
+            # the refinement ran into a pole; keep the start if it is pole-free (the
+            # polynomial start d = 0 always is), so plain never falls back to g = 0
+            theta = np.clip(theta0, *model.bounds())
+            z, d = model.split(theta)
+            if not np.isfinite(start_cost) or form.poles(d, (a, b)):
+                continue
+            res.cost, name = start_cost, f"unrefined {name}"
+        c = problem.N @ z
         cand = LsqSolution(
             c, d.copy(), float(res.cost), int(res.status), int(res.nfev), int(res.njev or 0), name
         )
