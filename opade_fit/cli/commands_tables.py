@@ -153,7 +153,7 @@ def _short(rec: dict) -> str:
     k, l = form["degrees"]
     a, b = rec["interval"]
     return (
-        f"{form['basis']:10s} {form['denominator']:12s} {k}/{l}  {name:28s} [{a:g},{b:g}]  "
+        f"{form['basis']:10s} {form['denominator']:12s} {k}/{l}  {name:32s} {f'[{a:g},{b:g}]':9s} "
         f"{rec['objective']:3s} {rec['weight']:8s} {center:12s} "
         f"{err['rms']:.3e} {err['max_abs']:.3e}"
     )
@@ -175,7 +175,7 @@ def list_cmd(
         typer.echo(dumps(records), nl=False)
         return
     typer.echo(
-        f"{'basis':10s} {'denominator':12s} deg  {'target':28s} interval  obj "
+        f"{'basis':10s} {'denominator':12s} deg  {'target':32s} {'interval':9s} obj "
         f"{'weight':8s} {'center':12s} {'rms':9s} {'max_abs':9s}"
     )
     for rec in records:
