@@ -17,7 +17,8 @@ is on. Coefficients are ``theta = (z, d)`` with the numerator ``c = N z``
    * ``safe-abs-sum``: Q = 1 + s(x) B(x) for a fixed sign pattern s
      (s = +1, and s = sign(x)), one start per pattern, plus patterns with
      one sign change at each of 11 interior points, screened by a brief
-     refinement (the best two are refined fully);
+     refinement, together with 12 scattered starts from a fixed seed (the
+     best two are refined fully);
    * ``plain``: Q = 1 + B(x), plus the pole-free start d = 0.
 
    Each start is refined by a few SK re-weightings.
@@ -50,8 +51,11 @@ SK_ITERATIONS = 4
 MAX_NFEV_PER_COEF = 60
 #: safe-abs-sum: interior points where a one-sign-change pattern of B is tried.
 SIGN_CHANGES = 11
+#: safe-abs-sum: scattered starts (fixed seed) added to the screened pool.
+RANDOM_STARTS = 12
+RANDOM_SEED = 20211
 #: Function evaluations of the brief refinement that screens those extra starts ...
-SCREEN_NFEV = 10
+SCREEN_NFEV = 15
 #: ... and how many of them are then refined fully.
 SCREEN_KEEP = 2
 
@@ -225,6 +229,12 @@ def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray, bool]]:
             if t != 0.0:
                 s = np.where(x >= t, 1.0, -1.0)
                 out.append((f"sk-B~sign(x-{t:g})", "abs", m.start(s), True))
+        # B with several sign changes is reached from scattered starts; a fixed
+        # seed keeps the fit deterministic
+        rng = np.random.default_rng(RANDOM_SEED)
+        for i in range(RANDOM_STARTS):
+            th = rng.standard_normal(m.nz + m.l) * 10.0 ** rng.uniform(-2, 1)
+            out.append((f"seeded-{i}", "abs", th, True))
     else:
         m = _Model(problem, "plain")
         out.append(("sk-plain", "plain", m.start(1.0), False))
