@@ -45,6 +45,12 @@ __all__ = ["LsqSolution", "OpadeFitWarning", "solve_lsq"]
 _EPS = np.finfo(np.float64).eps
 #: Relative tolerances of the nonlinear refinement (multiples of machine epsilon).
 FTOL = XTOL = GTOL = 1e4 * _EPS
+#: Upper bound on |d_j| of ``safe`` forms. Some zero-centred fits (HP-1/HP-2
+#: Leaky ReLU, ``center="general"``) approach their infimum only as every
+#: coefficient grows without bound (the 1 of Q becomes negligible); unbounded,
+#: they end at ~1e10, useless as a float32 initialisation. With the bound the
+#: fit stays at the best error reachable with |d_j| <= 1e4 (docs/fitting.md).
+MAX_SAFE_D = 1e4
 #: Sanathanan-Koerner re-weightings per start.
 SK_ITERATIONS = 4
 #: Maximum function evaluations per refinement, per free coefficient.
@@ -158,9 +164,11 @@ class _Model:
 
     def bounds(self):
         lo = np.full(self.nz + self.l, -np.inf)
+        hi = np.full(self.nz + self.l, np.inf)
         if self.pattern == "safe":
             lo[self.nz :] = 0.0
-        return lo, np.full(self.nz + self.l, np.inf)
+            hi[self.nz :] = MAX_SAFE_D
+        return lo, hi
 
     def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
         """SK step: min || sqrt(w) (P - f (1 + s*B)) / qprev || (bounded for safe)."""
@@ -172,7 +180,9 @@ class _Model:
         As = A / scale
         lo, hi = self.bounds()
         if np.isfinite(lo).any():
-            sol = lsq_linear(As, rhs, bounds=(lo * scale, hi), method="bvls", lsmr_tol="auto")
+            sol = lsq_linear(
+                As, rhs, bounds=(lo * scale, hi * scale), method="bvls", lsmr_tol="auto"
+            )
             theta = sol.x / scale
         else:
             theta = np.linalg.lstsq(As, rhs, rcond=None)[0] / scale

@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from .lsq import LsqSolution, OpadeFitWarning
+from .lsq import MAX_SAFE_D, LsqSolution, OpadeFitWarning
 from .problem import Problem, parse_weight
 from .result import DENSE_POINTS
 
@@ -315,11 +315,19 @@ class _Solver:
         bvec = np.concatenate(rhs)
         n = nz + l + 1
         bounds = [(None, None)] * nz
+        homogeneous = trust is None
         if fam.kind == "safe":
-            bounds += [(-d[j] / (hs * D[nz + j]), None) for j in range(l)]
+            # descent steps keep |d_j| <= MAX_SAFE_D like least squares; the
+            # homogeneous certificate LP stays unbounded (a bound for every form)
+            bounds += [
+                (
+                    -d[j] / (hs * D[nz + j]),
+                    None if homogeneous else max(MAX_SAFE_D - d[j], 0.0) / (hs * D[nz + j]),
+                )
+                for j in range(l)
+            ]
         else:
             bounds += [(None, None)] * l
-        homogeneous = trust is None
         bounds.append((-1.0 / (hs * D[-1]), None) if homogeneous else (0.0, 0.0))
         bounds.append((TAU_MIN, None))
         eq = {}
