@@ -1,0 +1,81 @@
+"""`opade report`: the HTML approximation report from tables or fit records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from .app import app
+
+__all__ = ["report_cmd"]
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    # accept both `--targets gelu --targets tanh` and `--targets gelu,tanh`
+    out = [v.strip() for item in values or () for v in item.split(",") if v.strip()]
+    return out or None
+
+
+@app.command("report")
+def report_cmd(
+    records: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[RECORD.json ...]",
+            help="Fit record files or table files ({entries: [...]}). Default: the tables.",
+            show_default=False,
+        ),
+    ] = None,
+    tables: Annotated[
+        Path | None,
+        typer.Option(
+            "--tables",
+            help="Folder of table files (*.json with `entries`). Default: the packaged tables.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write index.html and figures/ into.")
+    ] = Path("report"),
+    targets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--targets", help="Only these targets (repeat or comma-separate).", show_default=False
+        ),
+    ] = None,
+    bases: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--bases", help="Only these bases (repeat or comma-separate).", show_default=False
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes drawing figures (default: up to 4 for large reports).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Draw the approximation report: heatmaps, per-target and per-entry figures,
+    zero-centring cost and the published tables, as one offline HTML page."""
+    from ..reference import tables_dir
+    from ..report.html import build_report, read_records
+
+    if records and tables is not None:
+        raise UsageError("give either `--tables DIR` or RECORD.json files, not both")
+    sources = list(records) if records else [tables if tables is not None else tables_dir()]
+    recs = read_records(sources)
+    if not recs:
+        where = ", ".join(str(s) for s in sources)
+        raise UsageError(f"`--tables` {where} holds no fit records (regenerate the tables first)")
+    index = build_report(
+        recs, out, targets=_split(targets), bases=_split(bases), progress=None, jobs=jobs
+    )
+    typer.echo(f"wrote {index}", err=True)
