@@ -57,6 +57,7 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; keep the usual file mode
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -67,6 +68,16 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
             raise FitError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The mode of an existing file, else 0666 minus the process umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
