@@ -384,7 +384,7 @@ def _draw_published(
 
     a, b = COMPARISON_INTERVALS[-1]
     x = np.linspace(a, b, 2001)
-    fig, axes = new_figure(9.5, 4.4, margins=_margins(9.5, 4.4, right=3.1))
+    fig, axes = new_figure(9.5, 4.4, margins=_margins(9.5, 4.4, right=2.75))
     ax = axes[0, 0]
     lines = []
     for i, t in enumerate(theirs):
@@ -398,7 +398,7 @@ def _draw_published(
                     "color": f"C{i % 10}",
                     "label": t["label"],
                     "linestyle": "-" if t["runtime"] else (0, (2, 1.5)),
-                    "linewidth": 1.2,
+                    "linewidth": 2.2 if t.get("differs") and t["runtime"] else 1.2,
                 },
             )
         )
@@ -821,6 +821,7 @@ def _section_published(
                         "label": f"{e.id} [{f}]",
                         "formula": f,
                         "runtime": runtime,
+                        "differs": e.formula_differs,
                         "target": e.target_name,
                         "numerator": list(e.numerator),
                         "denominator": list(e.denominator),
