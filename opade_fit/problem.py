@@ -179,7 +179,11 @@ class FitSpec:
                 f"({self.form.n_coefficients}) and 2, got {self.points}"
             )
         self.target.check_finite(self.interval)
-        self.target.check_finite(self.check_interval)
+        try:
+            self.target.check_finite(self.check_interval)
+        except UsageError as exc:
+            msg = f"{exc} (the check interval; choose another with `check_interval`)"
+            raise UsageError(msg) from None
 
     def with_(self, **changes) -> FitSpec:
         """A copy with some fields changed (re-validated)."""

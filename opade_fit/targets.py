@@ -23,6 +23,7 @@ rejected with a :class:`~opade_fit.errors.UsageError`.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -376,7 +377,20 @@ class Target:
         return {"name": self.name, "params": dict(self.params), "expression": self.expression}
 
     def check_finite(self, interval: tuple[float, float], *, points: int = 2001) -> None:
-        """Raise :class:`UsageError` if f or f' is not finite on ``interval``."""
+        """Raise :class:`UsageError` if f or f' is not finite on ``interval``.
+
+        For expression targets, sympy's ``continuous_domain`` first looks for
+        singularities analytically (a pole between two grid points, such as
+        1/x on [-0.3, 3.8], is invisible to sampling); where sympy cannot
+        decide (e.g. ``erf``), only the grid of ``points`` samples is checked.
+        """
+        if self.name == "expression":
+            gap = _discontinuity(self.expression, (float(interval[0]), float(interval[1])))
+            if gap is not None:
+                raise UsageError(
+                    f"`target` {self.label()} must be finite and continuous on the interval "
+                    f"[{interval[0]:g}, {interval[1]:g}]; it is not at x = {gap:.6g}"
+                )
         x = np.linspace(interval[0], interval[1], points)
         with np.errstate(all="ignore"):
             y = self(x)
@@ -393,6 +407,28 @@ class Target:
                 f"`target` {self.label()} must have a finite derivative on "
                 f"[{interval[0]:g}, {interval[1]:g}]; it does not at x = {xb:.6g}"
             )
+
+
+@functools.lru_cache(maxsize=256)
+def _discontinuity(expression: str, interval: tuple[float, float]) -> float | None:
+    """A point of ``interval`` where the expression is not continuous, or None.
+
+    None also when sympy cannot decide (``NotImplementedError``) or gives up.
+    """
+    from sympy.calculus.util import continuous_domain
+
+    full = sp.Interval(sp.Float(interval[0]), sp.Float(interval[1]))
+    try:
+        domain = continuous_domain(parse_expression(expression), X, full)
+    except (NotImplementedError, TypeError, ValueError):
+        return None
+    missing = full - domain
+    if missing.is_empty:
+        return None
+    try:
+        return float(missing.inf)
+    except (TypeError, ValueError):
+        return float(interval[0])
 
 
 def parse_params(items: list[str] | tuple[str, ...] | None) -> dict[str, float]:

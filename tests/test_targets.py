@@ -238,3 +238,11 @@ def test_non_finite_target_fails_check_finite():
         get_target("sqrt(x)").check_finite((0.0, 1.0))
     for name in TARGET_NAMES:
         get_target(name).check_finite((-5.0, 5.0))
+
+
+def test_pole_between_grid_points_is_found_analytically() -> None:
+    """1/x on [-1/3, 23/6]: no grid point hits 0, sympy's continuous_domain does."""
+    target = get_target("1/x")
+    with pytest.raises(UsageError, match=r"not at x = 0\b"):
+        target.check_finite((-1 / 3, 23 / 6))
+    target.check_finite((0.5, 3.0))  # fine away from the pole
