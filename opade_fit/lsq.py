@@ -51,6 +51,8 @@ FTOL = XTOL = GTOL = 1e4 * _EPS
 #: they end at ~1e10, useless as a float32 initialisation. With the bound the
 #: fit stays at the best error reachable with |d_j| <= 1e4 (docs/fitting.md).
 MAX_SAFE_D = 1e4
+#: ``safe``: d_j below SNAP * max(1, max d) is set to its bound 0 (see snap_to_bounds).
+SNAP = 1e-12
 #: Sanathanan-Koerner re-weightings per start.
 SK_ITERATIONS = 4
 #: Maximum function evaluations per refinement, per free coefficient.
@@ -169,6 +171,20 @@ class _Model:
             lo[self.nz :] = 0.0
             hi[self.nz :] = MAX_SAFE_D
         return lo, hi
+
+    def snap_to_bounds(self, theta: np.ndarray, cost: float) -> tuple[np.ndarray, float]:
+        """Set d_j that TRF left a hair above the bound 0 (e.g. 1e-41) to exactly 0.
+
+        TRF approaches an active bound from the interior only; the snapped
+        point is kept when its cost is not larger (it never is measurably).
+        """
+        z, d = self.split(theta)
+        tiny = d < SNAP * max(1.0, float(np.max(d, initial=0.0)))
+        if not np.any(tiny & (d != 0)):
+            return theta, cost
+        snapped = np.concatenate([z, np.where(tiny, 0.0, d)])
+        new = 0.5 * float(np.sum(self.residual(snapped) ** 2))
+        return (snapped, new) if new <= cost else (theta, cost)
 
     def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
         """SK step: min || sqrt(w) (P - f (1 + s*B)) / qprev || (bounded for safe)."""
@@ -303,6 +319,8 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             theta, res.cost = np.clip(theta0, *model.bounds()), start_cost
         if not np.isfinite(res.cost):
             continue
+        if pat == "safe":
+            theta, res.cost = model.snap_to_bounds(theta, res.cost)
         z, d = model.split(theta)
         if form.denominator == "plain" and form.poles(d, (a, b)):
             # the refinement ran into a pole; keep the start if it is pole-free (the
