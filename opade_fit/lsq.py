@@ -62,6 +62,8 @@ SIGN_CHANGES = 11
 #: safe-abs-sum: scattered starts (fixed seed) added to the screened pool.
 RANDOM_STARTS = 12
 RANDOM_SEED = 20211
+#: safe-abs-sum: evaluations each fully refined candidate gets before only the best continues.
+STAGE_NFEV = 120
 #: Function evaluations of the brief refinement that screens those extra starts ...
 SCREEN_NFEV = 15
 #: ... and how many of them are then refined fully.
@@ -306,11 +308,16 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
     starts = [s for s in starts if not s[3]]
     starts += [(name, pat, th, True) for _, name, pat, th in screened[:SCREEN_KEEP]]
     best = None
+    best_theta = None
     a, b = problem.spec.interval
+    full_nfev = MAX_NFEV_PER_COEF * (problem.N.shape[1] + l + 1)
     for name, pat, theta0, _ in starts:
         model = _Model(problem, pat)
         with np.errstate(all="ignore"):
-            res = model.refine(theta0)
+            # safe-abs-sum: every candidate gets STAGE_NFEV evaluations; only the
+            # best one continues to the full budget (below), as |B|'s kinks make
+            # TRF creep and the creeping rarely reorders the candidates
+            res = model.refine(theta0, max_nfev=STAGE_NFEV if pat == "abs" else full_nfev)
             # TRF starts strictly inside the bounds; when the linearised start is
             # already optimal (an exactly representable target), keep it
             start_cost = 0.5 * float(np.sum(model.residual(np.clip(theta0, *model.bounds())) ** 2))
@@ -335,7 +342,22 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             c, d.copy(), float(res.cost), int(res.status), int(res.nfev), int(res.njev or 0), name
         )
         if best is None or cand.cost < best.cost:
-            best = cand
+            best, best_theta = cand, (pat, theta)
+    if best is not None and best.status == 0 and best_theta[0] == "abs":
+        model = _Model(problem, "abs")
+        with np.errstate(all="ignore"):
+            res = model.refine(best_theta[1], max_nfev=full_nfev - STAGE_NFEV)
+        if np.isfinite(res.cost) and res.cost <= best.cost:
+            z, d = model.split(res.x)
+            best = LsqSolution(
+                problem.N @ z,
+                d.copy(),
+                float(res.cost),
+                int(res.status),
+                best.nfev + int(res.nfev),
+                best.njev + int(res.njev or 0),
+                best.start,
+            )
     if best is None:
         warnings.warn(
             f"no finite, pole-free least-squares solution for {form.label()}; returning g = 0",
