@@ -24,10 +24,11 @@ is on. Coefficients are ``theta = (z, d)`` with the numerator ``c = N z``
    Each start is refined by a few SK re-weightings.
 2. **Nonlinear refinement**: :func:`scipy.optimize.least_squares` (trust
    region reflective, analytic Jacobian, Jacobian column scaling) from every
-   start; the best final RMS wins. For ``plain``, a result with a real root
-   of Q in the fit interval is rejected.
+   start; the best final RMS wins (for ``safe-abs-sum`` every candidate gets
+   :data:`STAGE_NFEV` evaluations and only the best continues). For
+   ``plain``, a result with a real root of Q in the fit interval is rejected.
 
-Everything is deterministic: no random starts.
+Everything is deterministic: the scattered starts come from a fixed seed.
 """
 
 from __future__ import annotations
