@@ -670,7 +670,8 @@ def _section_center(page: _Page, records: Sequence[dict[str, Any]]) -> None:
         if not any(_center(r) != "none" for r in recs):
             continue
         shown = True
-        targets = sorted({target_label(r) for r in recs}, key=_target_order)
+        # only targets that have centred entries: the others have no bars to compare
+        targets = sorted({target_label(r) for r in recs if _center(r) != "none"}, key=_target_order)
         best: dict[tuple[str, str], dict[str, Any]] = {}
         for r in recs:
             cell = (_center(r), target_label(r))
