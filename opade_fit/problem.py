@@ -39,6 +39,7 @@ __all__ = [
     "Problem",
     "build_problem",
     "center_parametrisation",
+    "default_check_interval",
     "parse_weight",
 ]
 
@@ -49,6 +50,16 @@ CENTER_MODES: tuple[str, ...] = ("none", "general", "drop-one", "all-zero")
 DEFAULT_POINTS = 4001
 #: The default check interval is the fit interval scaled by this factor about its centre.
 CHECK_SCALE = 5.0 / 3.0
+
+
+def default_check_interval(interval: tuple[float, float]) -> tuple[float, float]:
+    """The default check interval: ``interval`` scaled by :data:`CHECK_SCALE` about its centre.
+
+    [-3, 3] -> [-5, 5].
+    """
+    a, b = (float(v) for v in interval)
+    mid, half = (a + b) / 2, (b - a) / 2 * CHECK_SCALE
+    return (mid - half, mid + half)
 
 
 def parse_weight(weight: str) -> tuple[str, float | None]:
@@ -134,10 +145,8 @@ class FitSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "interval", _check_interval(self.interval, "interval"))
-        a, b = self.interval
         if self.check_interval is None:
-            mid, half = (a + b) / 2, (b - a) / 2 * CHECK_SCALE
-            object.__setattr__(self, "check_interval", (mid - half, mid + half))
+            object.__setattr__(self, "check_interval", default_check_interval(self.interval))
         else:
             ca, cb = _check_interval(self.check_interval, "check_interval")
             object.__setattr__(self, "check_interval", (ca, cb))

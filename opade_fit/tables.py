@@ -41,7 +41,14 @@ import numpy as np
 from .bases import BASIS_NAMES
 from .errors import FitError, UsageError, suggest
 from .forms import DENOMINATORS, RationalForm
-from .problem import CENTER_MODES, OBJECTIVES, FitSpec, make_spec
+from .problem import (
+    CENTER_MODES,
+    DEFAULT_POINTS,
+    OBJECTIVES,
+    FitSpec,
+    default_check_interval,
+    make_spec,
+)
 from .record import SCHEMA_VERSION, dumps, write_atomic
 from .result import FitResult, tool_block
 from .targets import TARGET_NAMES, get_target
@@ -268,15 +275,9 @@ def _label(key: tuple) -> str:
     )
     if lam:
         text += f", derivative weight {_fmt_num(lam)}"
-    if points != 4001 or check != _default_check(interval):
+    if points != DEFAULT_POINTS or check != default_check_interval(interval):
         text += f", {points} points, check [{_fmt_num(check[0])}, {_fmt_num(check[1])}]"
     return text
-
-
-def _default_check(interval: tuple[float, float]) -> tuple[float, float]:
-    a, b = interval
-    mid, half = (a + b) / 2, (b - a) / 2 * 5.0 / 3.0
-    return (mid - half, mid + half)
 
 
 def _fit_command(
@@ -288,10 +289,10 @@ def _fit_command(
     parts += ["--denominator", den, "--degrees", f"{degrees[0]}/{degrees[1]}"]
     parts += ["--interval", repr(float(interval[0])), repr(float(interval[1]))]
     check = extra.get("check_interval")
-    if check is not None and tuple(check) != _default_check(interval):
+    if check is not None and tuple(check) != default_check_interval(interval):
         parts += ["--check-interval", repr(float(check[0])), repr(float(check[1]))]
     points = extra.get("points")
-    if points is not None and points != 4001:
+    if points is not None and points != DEFAULT_POINTS:
         parts += ["--points", str(points)]
     parts += ["--objective", objective, "--weight", weight, "--center", center]
     if extra.get("drop"):

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from ..errors import UsageError
+from ..problem import default_check_interval
 from ..record import write_atomic
 from ..result import form_and_target
 
@@ -184,9 +185,7 @@ def check_interval_of(
         if "interval" in check:
             a, b = (float(v) for v in check["interval"])
         else:
-            lo, hi = (float(v) for v in record["interval"])
-            mid, half = (lo + hi) / 2, (hi - lo) / 2 * 5 / 3
-            a, b = mid - half, mid + half
+            a, b = default_check_interval(record["interval"])
     if not (math.isfinite(a) and math.isfinite(b) and a < b):
         raise UsageError(f"`check_interval` must be finite with a < b; got [{a:g}, {b:g}]")
     return a, b
