@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from .._version import __version__
 from ..errors import OpadeError, UsageError
 
-__all__ = ["app", "fail", "main"]
+__all__ = ["app", "cli_names", "fail", "main"]
 
 PROG = "opade"
 
@@ -23,6 +23,27 @@ def fail(message: str, code: int) -> None:
     sys.stderr.write(f"{PROG}: error: {text}\n")
     sys.stderr.flush()
     sys.exit(code)
+
+
+_CLI_NAMES = {
+    "`interval`": "`--interval`",
+    "`check_interval`": "`--check-interval`",
+    "`degrees`": "`--degrees`",
+    "`points`": "`--points`",
+    "`weight`": "`--weight`",
+    "`derivative_weight`": "`--derivative-weight`",
+    "`drop`": "`--drop`",
+    "`basis`": "`--basis`",
+    "`target`": "`--target`",
+    "`denominator`": "`--denominator`",
+}
+
+
+def cli_names(message: str) -> str:
+    """Replace library argument names with the CLI option names in a message."""
+    for lib, cli in _CLI_NAMES.items():
+        message = message.replace(lib, cli)
+    return message
 
 
 class _Group(TyperGroup):

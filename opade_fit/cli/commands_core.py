@@ -18,7 +18,7 @@ from ..bases import BASIS_NAMES, get_basis
 from ..errors import UsageError
 from ..forms import DENOMINATORS, RationalForm, SymbolicForm, parse_degrees
 from ..targets import _ALIASES, FUNCTIONS, TARGETS
-from .app import app
+from .app import app, cli_names
 
 __all__ = [
     "Denominator",
@@ -32,11 +32,6 @@ __all__ = [
 
 Denominator = enum.Enum("Denominator", {d.replace("-", "_"): d for d in DENOMINATORS}, type=str)
 Denominator.__doc__ = "Denominator kinds of SPEC §3 (CLI choice, case-insensitive)."
-
-
-def _renamed(exc: UsageError, old: str, new: str) -> UsageError:
-    """The same usage error with the library argument name replaced by the CLI option."""
-    return UsageError(str(exc).replace(f"`{old}`", f"`{new}`", 1))
 
 
 # ----------------------------------------------------------------------------- bases
@@ -259,11 +254,11 @@ def derive_cmd(
     try:
         name = get_basis(basis).name
     except UsageError as exc:
-        raise _renamed(exc, "basis", "--basis") from None
+        raise UsageError(cli_names(str(exc))) from None
     try:
         kl = parse_degrees(degrees)
     except UsageError as exc:
-        raise _renamed(exc, "degrees", "--degrees") from None
+        raise UsageError(cli_names(str(exc))) from None
     form = RationalForm(name, Denominator(denominator).value, kl)
     render = derive_latex if latex else derive_python if python else derive_text
     for line in render(form):

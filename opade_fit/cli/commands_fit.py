@@ -16,7 +16,7 @@ from ..problem import CENTER_MODES, DEFAULT_POINTS, OBJECTIVES, make_spec
 from ..record import dumps, write_atomic
 from ..result import FitResult
 from ..targets import TARGET_NAMES, parse_params
-from .app import app
+from .app import app, cli_names
 from .commands_core import Denominator
 
 __all__ = ["fit_cmd", "format_center_comparison", "format_summary"]
@@ -193,7 +193,7 @@ def fit_cmd(
             # `drop` goes through unchanged: the library rejects it unless mode is drop-one
             specs[mode] = make_spec(target, center=mode, **kwargs)
         except UsageError as exc:
-            raise UsageError(_cli_names(str(exc))) from None
+            raise UsageError(cli_names(str(exc))) from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         results = {mode: fit_spec(spec) for mode, spec in specs.items()}
@@ -218,24 +218,3 @@ def fit_cmd(
         save_fit_figure(record, plot)
         typer.echo(f"wrote {plot}", err=True)
     typer.echo(dumps(record) if as_json else format_summary(result) + "\n", nl=False)
-
-
-_CLI_NAMES = {
-    "`interval`": "`--interval`",
-    "`check_interval`": "`--check-interval`",
-    "`degrees`": "`--degrees`",
-    "`points`": "`--points`",
-    "`weight`": "`--weight`",
-    "`derivative_weight`": "`--derivative-weight`",
-    "`drop`": "`--drop`",
-    "`basis`": "`--basis`",
-    "`target`": "`--target`",
-    "`denominator`": "`--denominator`",
-}
-
-
-def _cli_names(message: str) -> str:
-    """Replace library argument names with the CLI option names in a message."""
-    for lib, cli in _CLI_NAMES.items():
-        message = message.replace(lib, cli)
-    return message
