@@ -11,29 +11,129 @@ and that single table drives both layers:
 * the **exact** layer (:meth:`Basis.sympy_poly`) runs the recurrence in
   rational arithmetic with sympy, giving integer / rational coefficients;
   tests compare it with sympy's own named polynomials;
-* the **numeric** layer (:meth:`Basis.evaluate`) runs the same recurrence in
-  float64, vectorised over x, together with the derivative recurrence
-  ``f'_{n+1} = a_n f_n + (a_n x + b_n) f'_n - c_n f'_{n-1}``.
+* the **numeric** layer runs the same recurrence in floats, elementwise over
+  x, together with the derivative recurrence
+  ``f'_{n+1} = a_n f_n + (a_n x + b_n) f'_n - c_n f'_{n-1}``. The table is
+  converted to Python floats once (:meth:`Basis.recurrence_table`, the single
+  float boundary) and run by :func:`basis_values`, which is written in the
+  array API: the same code, hence the same arithmetic, evaluates numpy
+  arrays (:meth:`Basis.evaluate`), torch tensors and ``keras.ops`` tensors.
+  :func:`series` forms ``sum_i c_i f_i`` from those values the same way.
 
 An expanded high-degree monomial form is never evaluated numerically.
 Coefficient vectors are always in increasing degree.
+
+Array-API convention (shared with :mod:`opade_fit.denominators`)
+-----------------------------------------------------------------
+``xp`` is a namespace with elementwise ``abs``, ``sign``, ``where``,
+``ones_like`` and ``zeros_like``: the modules ``numpy``, ``torch`` and
+``keras.ops`` all qualify as they are. Basis values are a *sequence* of
+arrays, item i holding f_i(x) (or f_i'(x)) with the shape of x; a
+coefficient sequence holds, per degree, anything that broadcasts against x (a
+Python or numpy float, a 0-d tensor, or a per-channel tensor shaped
+``(1, C, 1, ...)``). Only ``+ - * /`` and those five functions are used.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from .errors import UsageError, suggest
 
-__all__ = ["BASES", "BASIS_NAMES", "Basis", "get_basis"]
+__all__ = [
+    "BASES",
+    "BASIS_NAMES",
+    "Basis",
+    "RecurrenceTable",
+    "basis_values",
+    "get_basis",
+    "series",
+]
 
 Recurrence = Callable[[int], tuple[Fraction, Fraction, Fraction]]
+#: ``((a_0, b_0, c_0), ..., (a_{n-1}, b_{n-1}, c_{n-1}))`` as Python floats.
+RecurrenceTable = tuple[tuple[float, float, float], ...]
+
+
+def basis_values(
+    x: Any, table: RecurrenceTable, *, xp: Any = np, derivatives: bool = False
+) -> tuple[list[Any], list[Any] | None]:
+    """f_0..f_n (and f_0'..f_n') at x by the three-term recurrence, in any array library.
+
+    ``f_0 = 1``, ``f_{i+1} = (a_i x + b_i) f_i - c_i f_{i-1}`` and
+    ``f'_{i+1} = a_i f_i + (a_i x + b_i) f'_i - c_i f'_{i-1}`` with
+    ``(a_i, b_i, c_i) = table[i]``. Terms that are exactly ``* 1``, ``+ 0`` or
+    ``- 0`` are skipped, which changes no value, so every library computes the
+    same floating-point numbers.
+
+    Parameters
+    ----------
+    x : array
+        Points, any shape (numpy array, torch tensor, keras tensor); the values
+        have its dtype (the float table entries are Python floats, which do
+        not promote it).
+    table : RecurrenceTable
+        :meth:`Basis.recurrence_table` of the basis; ``n = len(table)``.
+    xp : namespace, default numpy
+        Provides ``ones_like`` and ``zeros_like`` (module docstring).
+    derivatives : bool, default False
+        Also return the derivatives with respect to x.
+
+    Returns
+    -------
+    values : list of array
+        ``values[i] = f_i(x)`` for i = 0..n, each shaped like x.
+    derivatives : list of array or None
+        ``f_i'(x)`` likewise, or None when not asked for.
+    """
+    f = [xp.ones_like(x)]
+    df = [xp.zeros_like(x)] if derivatives else None
+    for i, (a, b, c) in enumerate(table):
+        lin = x if a == 1.0 else a * x
+        if b != 0.0:
+            lin = lin + b
+        nxt = lin if i == 0 else lin * f[i]
+        if i > 0 and c != 0.0:
+            nxt = nxt - (c if i == 1 else c * f[i - 1])  # f_0 = 1
+        if df is not None:
+            dnxt = a * f[0] if i == 0 else a * f[i] + lin * df[i]  # f_0' = 0
+            if i > 1 and c != 0.0:
+                dnxt = dnxt - c * df[i - 1]
+            df.append(dnxt)
+        f.append(nxt)
+    return f, df
+
+
+def series(values: Sequence[Any], coefficients: Sequence[Any]) -> Any:
+    """``sum_i coefficients[i] * values[i]``, summed in increasing degree.
+
+    Parameters
+    ----------
+    values : sequence of array
+        Basis values (or derivatives, or any per-degree arrays), as returned
+        by :func:`basis_values`; at least ``len(coefficients)`` of them.
+    coefficients : sequence
+        One item per degree, each broadcasting against the values (module
+        docstring); at least one.
+
+    Returns
+    -------
+    array
+        The series, in the library and dtype of the inputs.
+    """
+    if len(coefficients) == 0:
+        raise UsageError("`coefficients` must hold at least one value")
+    out = coefficients[0] * values[0]
+    for i in range(1, len(coefficients)):
+        out = out + coefficients[i] * values[i]
+    return out
 
 
 @dataclass(frozen=True)
@@ -107,8 +207,19 @@ class Basis:
 
     # -- numeric layer -----------------------------------------------------
     @functools.cache  # noqa: B019
-    def _float_recurrence(self, n: int) -> np.ndarray:
-        return np.array([[float(v) for v in self.recurrence(i)] for i in range(max(n, 1))])
+    def recurrence_table(self, n: int) -> RecurrenceTable:
+        """The recurrence ``(a_i, b_i, c_i)`` for i < n as Python floats.
+
+        This is the single place where the exact fractions become floats;
+        :func:`basis_values` runs the table in any array library.
+
+        Parameters
+        ----------
+        n : int
+            Highest degree the table reaches, ``n >= 0`` (n rows).
+        """
+        _check_degree(n, "n")
+        return tuple(tuple(float(v) for v in self.recurrence(i)) for i in range(n))
 
     def evaluate(self, x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Evaluate f_0..f_n and their derivatives at the points ``x`` (float64).
@@ -123,24 +234,13 @@ class Basis:
         Returns
         -------
         F, dF : ndarray, shape (n + 1, m)
-            ``F[i] = f_i(x)`` and ``dF[i] = f_i'(x)``, computed by the
-            three-term recurrence and its derivative.
+            ``F[i] = f_i(x)`` and ``dF[i] = f_i'(x)``, computed by
+            :func:`basis_values` (the three-term recurrence and its derivative).
         """
         _check_degree(n, "n")
         x = np.asarray(x, dtype=np.float64)
-        F = np.empty((n + 1, *x.shape))
-        dF = np.empty_like(F)
-        F[0] = 1.0
-        dF[0] = 0.0
-        rec = self._float_recurrence(n)
-        for i in range(n):
-            a, b, c = rec[i]
-            F[i + 1] = (a * x + b) * F[i]
-            dF[i + 1] = a * F[i] + (a * x + b) * dF[i]
-            if i > 0 and c != 0.0:
-                F[i + 1] -= c * F[i - 1]
-                dF[i + 1] -= c * dF[i - 1]
-        return F, dF
+        F, dF = basis_values(x, self.recurrence_table(n), derivatives=True)
+        return np.stack(F), np.stack(dF)
 
     def roots(self, coefficients: np.ndarray) -> np.ndarray:
         """All complex roots of ``sum_i coefficients[i] f_i(x)``.

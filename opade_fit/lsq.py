@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares, lsq_linear
 
+from .denominators import get_denominator
 from .problem import Problem
 
 __all__ = ["LsqSolution", "OpadeFitWarning", "solve_lsq"]
@@ -108,43 +109,40 @@ class LsqSolution:
 
 
 class _Model:
-    """Residual and Jacobian of the (weighted) fit for one sign convention of Q."""
+    """Residual and Jacobian of the (weighted) fit.
 
-    def __init__(self, problem: Problem, pattern: str):
+    Q and its derivatives come from the form's
+    :class:`~opade_fit.denominators.Denominator` with the one-sided signs
+    (sgn(0) = +1 for d_j at the bound 0 of ``safe`` and for B of
+    ``safe-abs-sum``), the side the optimiser stays on.
+    """
+
+    def __init__(self, problem: Problem):
         self.p = problem
         self.form = problem.form
+        self.den = get_denominator(self.form.denominator)
         self.k, self.l = self.form.degrees
-        self.pattern = pattern  # "safe", "abs", "plain"
         self.lam = problem.spec.derivative_weight
         self.nz = problem.N.shape[1]
         self.Fn = problem.N.T @ problem.F[: self.k + 1]  # numerator columns in z
         self.dFn = problem.N.T @ problem.dF[: self.k + 1]
-        self.Fd = problem.F[1 : self.l + 1]
-        self.dFd = problem.dF[1 : self.l + 1]
-        if pattern == "safe":
-            self.Fd_eff = np.abs(self.Fd)
-            self.dFd_eff = np.sign(self.Fd) * self.dFd
-        else:
-            self.Fd_eff, self.dFd_eff = self.Fd, self.dFd
 
     def split(self, theta):
         return theta[: self.nz], theta[self.nz :]
 
     def pieces(self, theta):
         z, d = self.split(theta)
-        P = z @ self.Fn
-        dP = z @ self.dFn
-        B = d @ self.Fd_eff
-        dB = d @ self.dFd_eff
-        if self.pattern == "abs":
-            s = np.where(B >= 0, 1.0, -1.0)
-            Q, dQ, sa = 1.0 + s * B, s * dB, s
-        else:
-            Q, dQ, sa = 1.0 + B, dB, 1.0
-        return P, dP, Q, dQ, sa
+        F, dF = self.p.F, self.p.dF
+        Q = self.den.q(F, d)
+        dQ = self.den.dq_dx(F, dF, d, one_sided=True)
+        return z @ self.Fn, z @ self.dFn, Q, dQ
+
+    def rows(self, per_degree: list[np.ndarray]) -> np.ndarray:
+        """Stack l per-degree arrays into shape (l, m)."""
+        return np.reshape(per_degree, (self.l, self.p.x.size))
 
     def residual(self, theta):
-        P, dP, Q, dQ, _ = self.pieces(theta)
+        P, dP, Q, dQ = self.pieces(theta)
         sw = self.p.sqrt_w
         r = sw * (P / Q - self.p.f)
         if self.lam:
@@ -153,15 +151,16 @@ class _Model:
         return r
 
     def jacobian(self, theta):
-        P, dP, Q, dQ, sa = self.pieces(theta)
+        P, dP, Q, dQ = self.pieces(theta)
+        d = self.split(theta)[1]
         sw = self.p.sqrt_w
         iq = 1.0 / Q
-        a = sa * self.Fd_eff  # dQ/dd_j
+        a = self.rows(self.den.dq_dd(self.p.F, d, one_sided=True))
         Jz = (self.Fn * iq).T
         Jd = (-(P * iq**2) * a).T
         J = np.hstack([Jz, Jd]) * sw[:, None]
         if self.lam:
-            b = sa * self.dFd_eff  # dQ'/dd_j
+            b = self.rows(self.den.dq_dx_dd(self.p.F, self.p.dF, d, one_sided=True))
             dJz = (self.dFn * iq - self.Fn * dQ * iq**2).T
             dJd = (-dP * a * iq**2 - P * b * iq**2 + 2 * P * dQ * a * iq**3).T
             J = np.vstack([J, self.lam * sw[:, None] * np.hstack([dJz, dJd])])
@@ -170,7 +169,7 @@ class _Model:
     def bounds(self):
         lo = np.full(self.nz + self.l, -np.inf)
         hi = np.full(self.nz + self.l, np.inf)
-        if self.pattern == "safe":
+        if self.den.nonnegative_d:
             lo[self.nz :] = 0.0
             hi[self.nz :] = MAX_SAFE_D
         return lo, hi
@@ -190,9 +189,15 @@ class _Model:
         return (snapped, new) if new <= cost else (theta, cost)
 
     def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
-        """SK step: min || sqrt(w) (P - f (1 + s*B)) / qprev || (bounded for safe)."""
+        """SK step: min || sqrt(w) (P - f Q) / qprev || with Q linear in d (bounded for safe).
+
+        ``Q = 1 + sum_j d_j phi_j`` with the rows of
+        :meth:`~opade_fit.denominators.Denominator.linear_rows` for the sign
+        pattern ``s`` (1 for ``safe``/``plain``; 0 drops Q: the polynomial start).
+        """
         sw = self.p.sqrt_w / qprev
-        A = np.hstack([self.Fn.T, -(self.p.f * s * self.Fd_eff).T]) * sw[:, None]
+        phi = self.rows(self.den.linear_rows(self.p.F, self.l, sign=s))
+        A = np.hstack([self.Fn.T, -(self.p.f * phi).T]) * sw[:, None]
         rhs = self.p.f * sw
         scale = np.linalg.norm(A, axis=0)
         scale[scale == 0] = 1.0
@@ -212,7 +217,7 @@ class _Model:
         theta = np.zeros(self.nz + self.l)
         for _ in range(SK_ITERATIONS):
             theta = self.linearised(s, qprev)
-            _, _, Q, _, _ = self.pieces(theta)
+            Q = self.pieces(theta)[2]
             if np.any(Q <= 0.05):  # plain: linearisation crossed a pole; stop re-weighting
                 break
             qprev = Q
@@ -235,8 +240,8 @@ class _Model:
         )
 
 
-def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray, bool]]:
-    """(name, pattern, start theta, screened) in a fixed order.
+def _starts(problem: Problem, m: _Model) -> list[tuple[str, np.ndarray, bool]]:
+    """(name, start theta, screened) in a fixed order.
 
     ``screened`` starts are first refined briefly and only the best
     :data:`SCREEN_KEEP` of them are refined fully.
@@ -244,32 +249,29 @@ def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray, bool]]:
     den = problem.form.denominator
     out = []
     if den == "safe":
-        m = _Model(problem, "safe")
-        out.append(("sk-safe", "safe", m.start(1.0), False))
+        out.append(("sk-safe", m.start(1.0), False))
     elif den == "safe-abs-sum":
-        m = _Model(problem, "abs")
         x = problem.x
-        out.append(("sk-B>=0", "abs", m.start(1.0), False))
-        out.append(("sk-B~sign(x)", "abs", m.start(np.where(x >= 0, 1.0, -1.0)), False))
+        out.append(("sk-B>=0", m.start(1.0), False))
+        out.append(("sk-B~sign(x)", m.start(np.where(x >= 0, 1.0, -1.0)), False))
         # B changing sign once at t: the kink of |B| can sit anywhere, and the
         # optimum for some bases/targets puts it away from 0
         a, b = problem.spec.interval
         for t in np.linspace(a, b, SIGN_CHANGES + 2)[1:-1]:
             if t != 0.0:
                 s = np.where(x >= t, 1.0, -1.0)
-                out.append((f"sk-B~sign(x-{t:g})", "abs", m.start(s), True))
+                out.append((f"sk-B~sign(x-{t:g})", m.start(s), True))
         # B with several sign changes is reached from scattered starts; a fixed
         # seed keeps the fit deterministic
         rng = np.random.default_rng(RANDOM_SEED)
         for i in range(RANDOM_STARTS):
             th = rng.standard_normal(m.nz + m.l) * 10.0 ** rng.uniform(-2, 1)
-            out.append((f"seeded-{i}", "abs", th, True))
+            out.append((f"seeded-{i}", th, True))
     else:
-        m = _Model(problem, "plain")
-        out.append(("sk-plain", "plain", m.start(1.0), False))
+        out.append(("sk-plain", m.start(1.0), False))
         zero = np.zeros(m.nz + m.l)
         zero[: m.nz] = m.linearised(0.0, np.ones_like(problem.x))[: m.nz]
-        out.append(("polynomial", "plain", zero, False))
+        out.append(("polynomial", zero, False))
     return out
 
 
@@ -293,32 +295,32 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
     nz = problem.N.shape[1]
     if nz == 0:  # all-zero centring with every f_i(0) != 0 (Laguerre): g = 0
         return LsqSolution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
-    pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[form.denominator]
-    starts = _starts(problem)
+    model = _Model(problem)
+    staged = form.denominator == "safe-abs-sum"
+    starts = _starts(problem, model)
     for i, th in enumerate(extra_starts or ()):
-        starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64), False))
-    starts = [s for s in starts if np.all(np.isfinite(s[2]))]
+        starts.append((f"extra-{i}", np.asarray(th, dtype=np.float64), False))
+    starts = [s for s in starts if np.all(np.isfinite(s[1]))]
     screened = []
-    for name, pat, theta0, screen in starts:
+    for name, theta0, screen in starts:
         if screen:
             with np.errstate(all="ignore"):
-                r = _Model(problem, pat).refine(theta0, max_nfev=SCREEN_NFEV)
+                r = model.refine(theta0, max_nfev=SCREEN_NFEV)
             if np.isfinite(r.cost):
-                screened.append((r.cost, name, pat, r.x))
+                screened.append((r.cost, name, r.x))
     screened.sort(key=lambda t: t[0])  # stable: ties keep the fixed order
-    starts = [s for s in starts if not s[3]]
-    starts += [(name, pat, th, True) for _, name, pat, th in screened[:SCREEN_KEEP]]
+    starts = [s for s in starts if not s[2]]
+    starts += [(name, th, True) for _, name, th in screened[:SCREEN_KEEP]]
     best = None
     best_theta = None
     a, b = problem.spec.interval
     full_nfev = MAX_NFEV_PER_COEF * (problem.N.shape[1] + l + 1)
-    for name, pat, theta0, _ in starts:
-        model = _Model(problem, pat)
+    for name, theta0, _ in starts:
         with np.errstate(all="ignore"):
             # safe-abs-sum: every candidate gets STAGE_NFEV evaluations; only the
             # best one continues to the full budget (below), as |B|'s kinks make
             # TRF creep and the creeping rarely reorders the candidates
-            res = model.refine(theta0, max_nfev=STAGE_NFEV if pat == "abs" else full_nfev)
+            res = model.refine(theta0, max_nfev=STAGE_NFEV if staged else full_nfev)
             # TRF starts strictly inside the bounds; when the linearised start is
             # already optimal (an exactly representable target), keep it
             start_cost = 0.5 * float(np.sum(model.residual(np.clip(theta0, *model.bounds())) ** 2))
@@ -327,7 +329,7 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             theta, res.cost = np.clip(theta0, *model.bounds()), start_cost
         if not np.isfinite(res.cost):
             continue
-        if pat == "safe":
+        if model.den.nonnegative_d:
             theta, res.cost = model.snap_to_bounds(theta, res.cost)
         z, d = model.split(theta)
         if form.denominator == "plain" and form.poles(d, (a, b)):
@@ -343,11 +345,10 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             c, d.copy(), float(res.cost), int(res.status), int(res.nfev), int(res.njev or 0), name
         )
         if best is None or cand.cost < best.cost:
-            best, best_theta = cand, (pat, theta)
-    if best is not None and best.status == 0 and best_theta[0] == "abs":
-        model = _Model(problem, "abs")
+            best, best_theta = cand, theta
+    if best is not None and best.status == 0 and staged:
         with np.errstate(all="ignore"):
-            res = model.refine(best_theta[1], max_nfev=full_nfev - STAGE_NFEV)
+            res = model.refine(best_theta, max_nfev=full_nfev - STAGE_NFEV)
         if np.isfinite(res.cost) and res.cost <= best.cost:
             z, d = model.split(res.x)
             best = LsqSolution(

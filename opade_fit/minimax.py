@@ -73,6 +73,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
+from .denominators import PLAIN_LP_Q_MIN, SAFE_ABS_SUM, Denominator, get_denominator
 from .lsq import MAX_SAFE_D, LsqSolution, OpadeFitWarning
 from .problem import Problem, parse_weight
 from .result import DENSE_POINTS
@@ -103,7 +104,7 @@ MAX_CERT_RESTARTS = 3
 #: Exchange rounds (dense peaks added to the points) within one certification.
 MAX_CERT_EXCHANGES = 12
 #: ``plain``: Q >= Q_MIN_PLAIN at the LP points (keeps the fit pole-free on them).
-Q_MIN_PLAIN = 1e-3
+Q_MIN_PLAIN = PLAIN_LP_Q_MIN
 #: Levels below ROUNDING_FLOOR * eps * max(w|f|) are rounding noise (exact targets).
 ROUNDING_FLOOR = 1e3
 #: Lower bound on tau in every LP (harmless for the certificate, keeps LPs bounded).
@@ -177,23 +178,20 @@ class _Points:
 
 @dataclass
 class _Family:
-    """One LP family: Q = 1 + d . phi(x) with side constraints."""
+    """One LP family: Q = 1 + d . phi(x) with the denominator's side constraints."""
 
     name: str
-    kind: str  # "safe", "plain", "abs"
-    sign: Any = None  # callable x -> s(x) for "abs"
+    den: Denominator
+    sign: Any = None  # callable x -> s(x), the sign pattern of B (safe-abs-sum)
     steps: int = 0
     lps: int = 0
     failed: bool = False
     log: list = field(default_factory=list)
 
     def phi(self, F: np.ndarray, l: int, x: np.ndarray) -> np.ndarray:
-        Fd = F[1 : l + 1]
-        if self.kind == "safe":
-            return np.abs(Fd)
-        if self.kind == "abs":
-            return Fd * self.sign(x)
-        return Fd
+        """The rows phi_j, shape (l, m): :meth:`Denominator.linear_rows`."""
+        s = 1.0 if self.sign is None else self.sign(x)
+        return np.reshape(self.den.linear_rows(F, l, sign=s), (l, np.size(x)))
 
 
 class _Solver:
@@ -202,6 +200,7 @@ class _Solver:
         form = problem.form
         self.form = form
         self.k, self.l = form.degrees
+        self.den = get_denominator(form.denominator)
         self.N = problem.N
         self.nz = problem.N.shape[1]
         spec = problem.spec
@@ -223,20 +222,11 @@ class _Solver:
         self.points0 = _Points(x, problem.f[sel], minimax_weight(spec.weight, x), problem.F[:, sel])
 
     # -- evaluation -------------------------------------------------------------------
-    def true_q(self, F: np.ndarray, d: np.ndarray) -> np.ndarray:
-        Fd = F[1 : self.l + 1]
-        den = self.form.denominator
-        if den == "safe":
-            return 1.0 + np.abs(d) @ np.abs(Fd)
-        if den == "safe-abs-sum":
-            return 1.0 + np.abs(d @ Fd)
-        return 1.0 + d @ Fd
-
     def dense_error(self, theta: np.ndarray) -> np.ndarray:
         """Signed weighted error w (f - g) on the dense grid (nan-free: inf at poles)."""
         z, d = theta[: self.nz], theta[self.nz :]
         P = z @ self.psi_d
-        Q = self.true_q(self.Fd, d)
+        Q = self.den.q(self.Fd, d)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             e = self.wd * (self.fd - P / Q)
         return np.where(np.isfinite(e), e, np.inf)
@@ -246,8 +236,7 @@ class _Solver:
         z, d = theta[: self.nz], theta[self.nz :]
         P = z @ (self.N.T @ pts.F[: self.k + 1])
         Qp = 1.0 + d @ fam.phi(pts.F, self.l, pts.x)
-        lim = 1.0 if fam.kind == "abs" else (Q_MIN_PLAIN if fam.kind == "plain" else 0.0)
-        if fam.kind != "safe" and np.any(Qp < lim * (1 - 1e-9)):
+        if fam.den.lp_q_min_imposed and np.any(Qp < fam.den.lp_q_min * (1 - 1e-9)):
             return np.inf
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             e = np.abs(pts.w * (pts.f - P / Qp))
@@ -277,10 +266,10 @@ class _Solver:
         phi = fam.phi(pts.F, l, pts.x)  # (l, m)
         P = z @ psi
         Qp = 1.0 + d @ phi
-        lim = Q_MIN_PLAIN if fam.kind == "plain" else 1.0
+        lim = fam.den.lp_q_min
         rho = np.maximum(np.abs(Qp), lim)
-        if fam.kind == "abs":
-            rho = np.maximum(rho, 1.0 + np.abs(d @ pts.F[1 : l + 1]))
+        if fam.den.sign_pattern:  # off its pattern, the linear Q understates the true Q
+            rho = np.maximum(rho, fam.den.q(pts.F, d))
         w, f = pts.w, pts.f
         r0 = w * (f * Qp - P) / rho
         q0 = Qp / rho
@@ -301,7 +290,7 @@ class _Solver:
         rhs = [(h * q0 - r0) / hs, (h * q0 + r0) / hs]
         taus = [-np.ones(m), -np.ones(m)]
         zeros = np.zeros((m, nz))
-        if fam.kind != "safe" and l > 0:  # Q >= lim * q_0 (plain), s B >= 0 (abs)
+        if fam.den.lp_q_min_imposed and l > 0:  # Q >= lim * q_0 (plain), s B >= 0 (abs-sum)
             side = np.hstack([zeros, -(phi / rho).T, -((1.0 - lim) / rho)[:, None]]) * D
             blocks.append(side)
             rhs.append((q0 - lim / rho) / hs)
@@ -316,7 +305,7 @@ class _Solver:
         n = nz + l + 1
         bounds = [(None, None)] * nz
         homogeneous = trust is None
-        if fam.kind == "safe":
+        if fam.den.nonnegative_d:
             # descent steps keep |d_j| <= MAX_SAFE_D like least squares; the
             # homogeneous certificate LP stays unbounded (a bound for every form)
             bounds += [
@@ -358,7 +347,7 @@ class _Solver:
         q_const = 1.0 + step[-1]
         if homogeneous:  # back to q_0 = 1 (q_0 -> 0 is the limit of huge coefficients)
             new = new / q_const if q_const > 1e-12 else theta.copy()
-        if fam.kind == "safe":
+        if fam.den.nonnegative_d:
             new[nz:] = np.maximum(new[nz:], 0.0)
         return float(res.x[-1]), new
 
@@ -516,16 +505,14 @@ def solve_minimax(
     c0 = np.asarray(lsq_solution.numerator, dtype=np.float64)
     d0 = np.asarray(lsq_solution.denominator, dtype=np.float64)
     theta0 = np.concatenate([_z_from_c(problem.N, c0), d0])
-    den = form.denominator
     fams: list[tuple[_Family, np.ndarray]] = []
-    if den == "safe":
-        th = theta0.copy()
-        th[s.nz :] = np.abs(th[s.nz :])
-        fams.append((_Family("safe", "safe"), th))
-    elif den == "plain":
-        fams.append((_Family("plain", "plain"), theta0))
-    else:
+    if s.den.sign_pattern:
         fams.extend(_abs_families(s, theta0))
+    else:
+        th = theta0.copy()
+        if s.den.nonnegative_d:
+            th[s.nz :] = np.abs(th[s.nz :])
+        fams.append((_Family(s.den.name, s.den), th))
 
     results = []
     for fam, th in fams:
@@ -575,14 +562,14 @@ def solve_minimax(
 
 def _abs_families(s: _Solver, theta0: np.ndarray) -> list[tuple[_Family, np.ndarray]]:
     """Sign patterns for safe-abs-sum, each with the LS start (sign of d chosen to fit)."""
-    nz, l = s.nz, s.l
+    nz = s.nz
     d0 = theta0[nz:]
     x0 = s.points0.x
-    B0 = d0 @ s.points0.F[1 : l + 1]
+    B0 = SAFE_ABS_SUM.inner(s.points0.F, d0)
     sgn_ls = np.where(B0 >= 0, 1.0, -1.0)
 
     def ls_sign(x, d0=d0):
-        b = d0 @ s.form.basis_values(np.atleast_1d(x))[0][1 : l + 1]
+        b = SAFE_ABS_SUM.inner(s.form.basis_values(np.atleast_1d(x))[0], d0)
         return np.where(b >= 0, 1.0, -1.0)
 
     cands = [
@@ -597,7 +584,7 @@ def _abs_families(s: _Solver, theta0: np.ndarray) -> list[tuple[_Family, np.ndar
         th = theta0.copy()
         if np.sum(sign(x0) * B0) < 0:
             th[nz:] = -th[nz:]
-        out.append((_Family(name, "abs", sign), th))
+        out.append((_Family(name, SAFE_ABS_SUM, sign), th))
     return out
 
 

@@ -1,0 +1,337 @@
+"""Denominators Q(x) of the rational forms: one object per kind, written once.
+
+A rational form is g = P/Q with P(x) = sum_{i=0..k} c_i f_i(x) and a
+denominator built from d_1..d_l (the leading 1 implicit) over the same
+basis f_j (:mod:`opade_fit.bases`). There are three kinds:
+
+=================  ==========================  ===============================
+kind               Q(x)                        dQ/dd_j
+=================  ==========================  ===============================
+``safe``           1 + sum_j |d_j| |f_j(x)|    sgn(d_j) |f_j(x)|
+``safe-abs-sum``   1 + |B(x)|                  sgn(B(x)) f_j(x)
+``plain``          1 + B(x)                    f_j(x)
+=================  ==========================  ===============================
+
+with the inner sum ``B = sum_j d_j f_j`` (for ``safe``, :meth:`~Denominator.inner`
+is ``sum_j |d_j| |f_j| = Q - 1``). ``safe`` and ``safe-abs-sum`` have
+Q >= 1; ``plain`` can vanish (poles). Each kind is an instance of
+:class:`Denominator` in :data:`DENOMINATOR_KINDS`, looked up by
+:func:`get_denominator`; its methods are the only place where Q and its
+derivatives are written, for every consumer:
+
+* :class:`opade_fit.forms.RationalForm` (numpy values, Jacobian) and its
+  sympy form (:meth:`Denominator.sympy`, used by ``opade derive``);
+* the least-squares solver (:mod:`opade_fit.lsq`), which needs the
+  one-sided derivatives at the bound d_j = 0 (``one_sided=True``);
+* the minimax LPs (:mod:`opade_fit.minimax`): :meth:`Denominator.linear_rows`
+  and the attributes ``nonnegative_d``, ``sign_pattern``, ``lp_q_min``,
+  ``lp_q_min_imposed``;
+* framework layers (``opade_fit.torch``, a Keras layer): the same methods
+  with ``xp=torch`` or ``xp=keras.ops``.
+
+Array API
+---------
+Every numeric method takes
+
+``f``
+    the basis values f_0(x), ..., f_n(x) as a *sequence* of arrays (item i is
+    degree i; n >= l), e.g. the first result of
+    :func:`opade_fit.bases.basis_values`; a numpy array of shape (n + 1, m)
+    is such a sequence too;
+``df``
+    the derivatives f_0'(x), ..., f_n'(x) in the same layout;
+``d``
+    the coefficients d_1..d_l as a sequence of length l (``d[j - 1]`` is
+    d_j), each item broadcasting against the values: a float, a 0-d tensor,
+    or a per-channel tensor shaped ``(1, C, 1, ...)``;
+``xp``
+    the array namespace: a module providing elementwise ``abs``, ``sign``,
+    ``where``, ``ones_like`` and ``zeros_like`` — ``numpy`` (the default),
+    ``torch`` and ``keras.ops`` work as they are (:data:`SYMPY` does the same
+    for sympy expressions).
+
+Only ``+ - * /`` and those functions are used, in a fixed order (terms are
+summed in increasing j), so numpy, torch and keras compute the same numbers
+in the same dtype. With l = 0, Q = 1 and every derivative list is empty.
+
+Sign convention at kinks
+------------------------
+``sgn`` is ``xp.sign`` (sgn(0) = 0): the derivative of |v| at v = 0 is 0, the
+convention of autograd in torch and keras and of the tests' sympy oracle.
+With ``one_sided=True`` the signs of d_j and of B use sgn(0) = +1 instead:
+the derivative from the side an optimiser stays on (the variables d_j >= 0
+of ``safe`` at their bound 0, and the sign pattern s = +1 of B for
+``safe-abs-sum``). The sign of f_j(x) keeps sgn(0) = 0 in both conventions.
+
+A framework layer
+-----------------
+The forward values and the closed-form gradients (Biswas et al. 2021,
+eqs. 8-10) follow from these pieces; ``table = get_basis(name).recurrence_table(max(k, l))``
+and ``den = get_denominator(kind)``::
+
+    f, df = basis_values(x, table, xp=xp, derivatives=True)
+    P, dP = series(f, c), series(df, c)          # c = (c_0, ..., c_k)
+    Q, dQ = den.q(f, d, xp=xp), den.dq_dx(f, df, d, xp=xp)
+    g = P / Q
+    dg_dx = dP / Q - P * dQ / Q**2               # eq. 8
+    dg_dc[i] = f[i] / Q                          # eq. 9
+    dg_dd[j - 1] = -P / Q**2 * den.dq_dd(f, d, xp=xp)[j - 1]   # eq. 10
+
+A backward pass multiplies each by the incoming gradient and, for shared or
+per-channel coefficients, sums over the axes the coefficient was broadcast
+along. ``derivatives=False`` suffices when dg/dx is not needed.
+
+References
+----------
+.. [1] A. Molina, P. Schramowski, K. Kersting, "Padé Activation Units:
+   End-to-end Learning of Flexible Activation Functions in Deep Networks",
+   ICLR 2020.
+.. [2] K. Biswas, S. Banerjee, A. K. Pandey, "Orthogonal-Padé Activation
+   Functions: Trainable activation functions for smooth and faster
+   convergence in deep networks", arXiv:2106.09693, 2021.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .bases import series
+from .errors import UsageError, suggest
+
+__all__ = [
+    "DENOMINATORS",
+    "DENOMINATOR_KINDS",
+    "PLAIN",
+    "PLAIN_LP_Q_MIN",
+    "SAFE",
+    "SAFE_ABS_SUM",
+    "SYMPY",
+    "Denominator",
+    "get_denominator",
+]
+
+#: ``plain``: the minimax LPs keep Q >= PLAIN_LP_Q_MIN at their points (pole-free there).
+PLAIN_LP_Q_MIN = 1e-3
+
+#: The array namespace for sympy expressions (``xp=SYMPY``): sgn(0) = 0 as ``sympy.sign``.
+SYMPY = SimpleNamespace(
+    abs=sp.Abs,
+    sign=sp.sign,
+    where=lambda cond, a, b: sp.Piecewise((a, cond), (b, True)),
+    ones_like=lambda v: sp.Integer(1),
+    zeros_like=lambda v: sp.Integer(0),
+)
+
+
+def _sgn(v: Any, xp: Any, one_sided: bool) -> Any:
+    """sgn(v) with sgn(0) = 0, or with sgn(0) = +1 when ``one_sided``."""
+    return xp.where(v >= 0, 1.0, -1.0) if one_sided else xp.sign(v)
+
+
+@dataclass(frozen=True)
+class Denominator:
+    """One denominator kind: Q, its derivatives, its LP rows and its sympy form.
+
+    The numeric methods follow the array-API convention of the module
+    docstring (``f``, ``df``, ``d``, ``xp``). This base class is abstract;
+    the three kinds are :data:`SAFE`, :data:`SAFE_ABS_SUM` and :data:`PLAIN`.
+
+    Attributes
+    ----------
+    name : str
+        The kind's one spelling (CLI, JSON records, tables).
+    formula : str
+        Q in plain text, e.g. ``"1 + sum_j |d_j| |f_j(x)|"``.
+    nonnegative_d : bool
+        Q depends on |d_j| only, so solvers may use variables d_j >= 0 (then
+        Q = 1 + sum_j d_j |f_j| is linear in them).
+    sign_pattern : bool
+        Q is linear in d only for a fixed sign pattern s(x) of B (then
+        1 + s B = Q where s B >= 0); pass ``sign=s`` to :meth:`linear_rows`.
+    lp_q_min : float
+        Lower bound on the linear Q at the minimax LP points.
+    lp_q_min_imposed : bool
+        Whether the LP needs side constraints for ``lp_q_min`` (False when
+        the linear Q is >= 1 by construction).
+    """
+
+    name: str
+    formula: str
+    nonnegative_d: bool
+    sign_pattern: bool
+    lp_q_min: float
+    lp_q_min_imposed: bool
+
+    def inner(self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np) -> Any:
+        """The inner sum: ``sum_j d_j f_j``, or ``sum_j |d_j| |f_j|`` for ``safe``.
+
+        Returns
+        -------
+        array
+            Shaped like ``f[0]``; zeros when l = 0.
+        """
+        if len(d) == 0:
+            return xp.zeros_like(f[0])
+        return series([f[j] for j in range(1, len(d) + 1)], d)
+
+    def q(self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np) -> Any:
+        """Q(x) (table in the module docstring); dimensionless, shaped like ``f[0]``."""
+        return 1 + self.inner(f, d, xp=xp)
+
+    def dq_dx(
+        self,
+        f: Sequence[Any],
+        df: Sequence[Any],
+        d: Sequence[Any],
+        *,
+        xp: Any = np,
+        one_sided: bool = False,
+    ) -> Any:
+        """Q'(x) = dQ/dx, in units of 1/x (sgn convention: module docstring)."""
+        if len(d) == 0:
+            return xp.zeros_like(f[0])
+        return series([df[j] for j in range(1, len(d) + 1)], d)
+
+    def dq_dd(
+        self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np, one_sided: bool = False
+    ) -> list[Any]:
+        """dQ/dd_j for j = 1..l (item j - 1), each shaped like the values."""
+        return [f[j] for j in range(1, len(d) + 1)]
+
+    def dq_dx_dd(
+        self,
+        f: Sequence[Any],
+        df: Sequence[Any],
+        d: Sequence[Any],
+        *,
+        xp: Any = np,
+        one_sided: bool = False,
+    ) -> list[Any]:
+        """d(Q')/dd_j for j = 1..l: what a fit matching g' needs (units 1/x)."""
+        return [df[j] for j in range(1, len(d) + 1)]
+
+    def linear_rows(self, f: Sequence[Any], l: int, *, sign: Any = 1.0, xp: Any = np) -> list[Any]:
+        """Rows phi_1..phi_l with ``Q = 1 + sum_j d_j phi_j`` where that is linear in d.
+
+        ``phi_j = sign * |f_j|`` for ``safe`` (with d_j >= 0 standing for |d_j|)
+        and ``sign * f_j`` otherwise. ``sign`` is the fixed sign pattern s(x)
+        of B for ``safe-abs-sum`` (valid where s B >= 0, a side constraint of
+        the LPs), and 1 for the other kinds (0 drops the denominator, e.g. a
+        polynomial start). Used by the linearised least-squares starts and
+        the minimax LPs.
+        """
+        return [sign * f[j] for j in range(1, l + 1)]
+
+    def sympy(self, f: Sequence[sp.Expr], d: Sequence[sp.Expr]) -> sp.Expr:
+        """Q as a sympy expression of the basis polynomials ``f`` and symbols ``d``."""
+        return sp.sympify(self.q(f, d, xp=SYMPY))
+
+
+@dataclass(frozen=True)
+class _Safe(Denominator):
+    """Q = 1 + sum_j |d_j| |f_j| (safe PAU / safe OPAU)."""
+
+    def inner(self, f, d, *, xp=np):
+        if len(d) == 0:
+            return xp.zeros_like(f[0])
+        return series([xp.abs(f[j]) for j in range(1, len(d) + 1)], [xp.abs(v) for v in d])
+
+    def dq_dx(self, f, df, d, *, xp=np, one_sided=False):
+        if len(d) == 0:
+            return xp.zeros_like(f[0])
+        terms = [xp.sign(f[j]) * df[j] for j in range(1, len(d) + 1)]
+        return series(terms, [xp.abs(v) for v in d])
+
+    def dq_dd(self, f, d, *, xp=np, one_sided=False):
+        return [_sgn(v, xp, one_sided) * xp.abs(f[j]) for j, v in enumerate(d, start=1)]
+
+    def dq_dx_dd(self, f, df, d, *, xp=np, one_sided=False):
+        return [_sgn(v, xp, one_sided) * (xp.sign(f[j]) * df[j]) for j, v in enumerate(d, start=1)]
+
+    def linear_rows(self, f, l, *, sign=1.0, xp=np):
+        return [sign * xp.abs(f[j]) for j in range(1, l + 1)]
+
+
+@dataclass(frozen=True)
+class _SafeAbsSum(Denominator):
+    """Q = 1 + |sum_j d_j f_j|."""
+
+    def q(self, f, d, *, xp=np):
+        return 1 + xp.abs(self.inner(f, d, xp=xp))
+
+    def dq_dx(self, f, df, d, *, xp=np, one_sided=False):
+        if len(d) == 0:
+            return xp.zeros_like(f[0])
+        return _sgn(self.inner(f, d, xp=xp), xp, one_sided) * PLAIN.dq_dx(f, df, d, xp=xp)
+
+    def dq_dd(self, f, d, *, xp=np, one_sided=False):
+        if len(d) == 0:
+            return []
+        s = _sgn(self.inner(f, d, xp=xp), xp, one_sided)
+        return [s * f[j] for j in range(1, len(d) + 1)]
+
+    def dq_dx_dd(self, f, df, d, *, xp=np, one_sided=False):
+        if len(d) == 0:
+            return []
+        s = _sgn(self.inner(f, d, xp=xp), xp, one_sided)
+        return [s * df[j] for j in range(1, len(d) + 1)]
+
+
+#: ``safe``: Q = 1 + sum_j |d_j| |f_j(x)| >= 1.
+SAFE: Denominator = _Safe(
+    "safe",
+    "1 + sum_j |d_j| |f_j(x)|",
+    nonnegative_d=True,
+    sign_pattern=False,
+    lp_q_min=1.0,
+    lp_q_min_imposed=False,
+)
+#: ``safe-abs-sum``: Q = 1 + |sum_j d_j f_j(x)| >= 1.
+SAFE_ABS_SUM: Denominator = _SafeAbsSum(
+    "safe-abs-sum",
+    "1 + |sum_j d_j f_j(x)|",
+    nonnegative_d=False,
+    sign_pattern=True,
+    lp_q_min=1.0,
+    lp_q_min_imposed=True,
+)
+#: ``plain``: Q = 1 + sum_j d_j f_j(x) (poles possible).
+PLAIN: Denominator = Denominator(
+    "plain",
+    "1 + sum_j d_j f_j(x)",
+    nonnegative_d=False,
+    sign_pattern=False,
+    lp_q_min=PLAIN_LP_Q_MIN,
+    lp_q_min_imposed=True,
+)
+
+#: Every kind by its name, in the canonical order.
+DENOMINATOR_KINDS: dict[str, Denominator] = {den.name: den for den in (SAFE, SAFE_ABS_SUM, PLAIN)}
+#: The kinds' names: ``("safe", "safe-abs-sum", "plain")``.
+DENOMINATORS: tuple[str, ...] = tuple(DENOMINATOR_KINDS)
+
+
+def get_denominator(name: str | Denominator) -> Denominator:
+    """Look up a denominator kind by name (case-insensitive, surrounding blanks ignored).
+
+    Raises
+    ------
+    UsageError
+        For an unknown name; the message lists the kinds and suggests the
+        closest one.
+    """
+    if isinstance(name, Denominator):
+        return name
+    key = str(name).strip().lower()
+    if key not in DENOMINATOR_KINDS:
+        raise UsageError(
+            f"`denominator` must be one of {', '.join(DENOMINATORS)}; got {name!r}"
+            + suggest(key, DENOMINATORS)
+        )
+    return DENOMINATOR_KINDS[key]
