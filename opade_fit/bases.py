@@ -114,6 +114,11 @@ def basis_values(
 def series(values: Sequence[Any], coefficients: Sequence[Any]) -> Any:
     """``sum_i coefficients[i] * values[i]``, summed in increasing degree.
 
+    A numpy array of stacked values with a 1-D numpy coefficient array is
+    reduced by one BLAS product (``@``, or :func:`numpy.tensordot` when x is
+    not 1-D), the arithmetic of the solvers' matrix products; other inputs by
+    an elementwise loop, term by term.
+
     Parameters
     ----------
     values : sequence of array
@@ -128,8 +133,14 @@ def series(values: Sequence[Any], coefficients: Sequence[Any]) -> Any:
     array
         The series, in the library and dtype of the inputs.
     """
-    if len(coefficients) == 0:
+    n = len(coefficients)
+    if n == 0:
         raise UsageError("`coefficients` must hold at least one value")
+    if isinstance(values, np.ndarray) and isinstance(coefficients, np.ndarray):
+        # stacked numpy values (degree on axis 0) and a 1-D coefficient vector: one
+        # BLAS reduction, the arithmetic of the solvers' matrix products (``@``)
+        rows = values[:n]
+        return coefficients @ rows if rows.ndim == 2 else np.tensordot(coefficients, rows, axes=1)
     out = coefficients[0] * values[0]
     for i in range(1, len(coefficients)):
         out = out + coefficients[i] * values[i]

@@ -50,9 +50,13 @@ Every numeric method takes
     ``torch`` and ``keras.ops`` work as they are (:data:`SYMPY` does the same
     for sympy expressions).
 
-Only ``+ - * /`` and those functions are used, in a fixed order (terms are
-summed in increasing j), so numpy, torch and keras compute the same numbers
-in the same dtype. With l = 0, Q = 1 and every derivative list is empty.
+Only ``+ - * /`` and those functions are used. Sums over j run term by
+term in increasing j (:func:`opade_fit.bases.series`), so torch and keras
+compute the same numbers in the same dtype; stacked numpy values with numpy
+coefficients are summed by one BLAS reduction instead (the arithmetic of the
+solvers' matrix products), which agrees to rounding. Lists returned per j
+(:meth:`~Denominator.dq_dd` ...) are elementwise and identical in every
+library. With l = 0, Q = 1 and every derivative list is empty.
 
 Sign convention at kinks
 ------------------------
@@ -129,6 +133,18 @@ SYMPY = SimpleNamespace(
 )
 
 
+def _rows(values: Sequence[Any], l: int) -> Sequence[Any]:
+    """Items 1..l of per-degree values (a list slice, or an array view for stacked numpy)."""
+    return values[1 : l + 1]
+
+
+def _each(fn: Any, *rows: Sequence[Any]) -> Any:
+    """``fn`` elementwise over per-degree rows: once on stacked numpy arrays, else row by row."""
+    if all(isinstance(r, np.ndarray) for r in rows):
+        return fn(*rows)
+    return [fn(*items) for items in zip(*rows, strict=True)]
+
+
 def _sgn(v: Any, xp: Any, one_sided: bool) -> Any:
     """sgn(v) with sgn(0) = 0, or with sgn(0) = +1 when ``one_sided``."""
     return xp.where(v >= 0, 1.0, -1.0) if one_sided else xp.sign(v)
@@ -178,7 +194,7 @@ class Denominator:
         """
         if len(d) == 0:
             return xp.zeros_like(f[0])
-        return series([f[j] for j in range(1, len(d) + 1)], d)
+        return series(_rows(f, len(d)), d)
 
     def q(self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np) -> Any:
         """Q(x) (table in the module docstring); dimensionless, shaped like ``f[0]``."""
@@ -196,7 +212,7 @@ class Denominator:
         """Q'(x) = dQ/dx, in units of 1/x (sgn convention: module docstring)."""
         if len(d) == 0:
             return xp.zeros_like(f[0])
-        return series([df[j] for j in range(1, len(d) + 1)], d)
+        return series(_rows(df, len(d)), d)
 
     def dq_dd(
         self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np, one_sided: bool = False
@@ -216,17 +232,28 @@ class Denominator:
         """d(Q')/dd_j for j = 1..l: what a fit matching g' needs (units 1/x)."""
         return [df[j] for j in range(1, len(d) + 1)]
 
-    def linear_rows(self, f: Sequence[Any], l: int, *, sign: Any = 1.0, xp: Any = np) -> list[Any]:
+    def linear_rows(
+        self, f: Sequence[Any], l: int, *, sign: Any = None, xp: Any = np
+    ) -> Sequence[Any]:
         """Rows phi_1..phi_l with ``Q = 1 + sum_j d_j phi_j`` where that is linear in d.
 
-        ``phi_j = sign * |f_j|`` for ``safe`` (with d_j >= 0 standing for |d_j|)
-        and ``sign * f_j`` otherwise. ``sign`` is the fixed sign pattern s(x)
-        of B for ``safe-abs-sum`` (valid where s B >= 0, a side constraint of
-        the LPs), and 1 for the other kinds (0 drops the denominator, e.g. a
-        polynomial start). Used by the linearised least-squares starts and
-        the minimax LPs.
+        ``phi_j = |f_j|`` for ``safe`` (with d_j >= 0 standing for |d_j|) and
+        ``f_j`` otherwise, each multiplied by ``sign`` when it is given: the
+        fixed sign pattern s(x) of B for ``safe-abs-sum`` (linear where
+        s B >= 0, a side constraint of the LPs), or a scalar (0 drops the
+        denominator, e.g. a polynomial start). Used by the linearised
+        least-squares starts and the minimax LPs.
+
+        Returns
+        -------
+        sequence of array
+            A list, or for stacked numpy values an array of shape (l, m).
         """
-        return [sign * f[j] for j in range(1, l + 1)]
+        rows = self._unsigned_rows(f, l, xp)
+        return rows if sign is None else _each(lambda v: v * sign, rows)
+
+    def _unsigned_rows(self, f: Sequence[Any], l: int, xp: Any) -> Sequence[Any]:
+        return _rows(f, l)
 
     def sympy(self, f: Sequence[sp.Expr], d: Sequence[sp.Expr]) -> sp.Expr:
         """Q as a sympy expression of the basis polynomials ``f`` and symbols ``d``."""
@@ -240,13 +267,14 @@ class _Safe(Denominator):
     def inner(self, f, d, *, xp=np):
         if len(d) == 0:
             return xp.zeros_like(f[0])
-        return series([xp.abs(f[j]) for j in range(1, len(d) + 1)], [xp.abs(v) for v in d])
+        return series(_each(xp.abs, _rows(f, len(d))), _each(xp.abs, d))
 
     def dq_dx(self, f, df, d, *, xp=np, one_sided=False):
         if len(d) == 0:
             return xp.zeros_like(f[0])
-        terms = [xp.sign(f[j]) * df[j] for j in range(1, len(d) + 1)]
-        return series(terms, [xp.abs(v) for v in d])
+        l = len(d)
+        terms = _each(lambda v, dv: xp.sign(v) * dv, _rows(f, l), _rows(df, l))
+        return series(terms, _each(xp.abs, d))
 
     def dq_dd(self, f, d, *, xp=np, one_sided=False):
         return [_sgn(v, xp, one_sided) * xp.abs(f[j]) for j, v in enumerate(d, start=1)]
@@ -254,8 +282,8 @@ class _Safe(Denominator):
     def dq_dx_dd(self, f, df, d, *, xp=np, one_sided=False):
         return [_sgn(v, xp, one_sided) * (xp.sign(f[j]) * df[j]) for j, v in enumerate(d, start=1)]
 
-    def linear_rows(self, f, l, *, sign=1.0, xp=np):
-        return [sign * xp.abs(f[j]) for j in range(1, l + 1)]
+    def _unsigned_rows(self, f, l, xp):
+        return _each(xp.abs, _rows(f, l))
 
 
 @dataclass(frozen=True)

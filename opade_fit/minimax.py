@@ -190,7 +190,7 @@ class _Family:
 
     def phi(self, F: np.ndarray, l: int, x: np.ndarray) -> np.ndarray:
         """The rows phi_j, shape (l, m): :meth:`Denominator.linear_rows`."""
-        s = 1.0 if self.sign is None else self.sign(x)
+        s = None if self.sign is None else self.sign(x)
         return np.reshape(self.den.linear_rows(F, l, sign=s), (l, np.size(x)))
 
 
