@@ -51,10 +51,11 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subproce
         "`pip install torch` may pull a multi-GB CUDA build)."
     ) from exc
 
-from .bases import get_basis
-from .errors import UsageError
-from .forms import RationalForm
-from .result import FitResult
+from ..bases import get_basis
+from ..errors import UsageError
+from ..forms import RationalForm
+from ..result import FitResult
+from ._function import rational_apply
 
 __all__ = ["INIT_RANDOM", "OPAU", "RANDOM_INIT_STD", "rational"]
 
@@ -63,42 +64,12 @@ INIT_RANDOM = "random"
 #: Standard deviation of the normal distribution used by ``init="random"``.
 RANDOM_INIT_STD = 0.1
 
-_HALF_TYPES = (torch.float16, torch.bfloat16)
-
 
 @functools.cache
 def _recurrence(basis: str, n: int) -> tuple[tuple[float, float, float], ...]:
     """The basis recurrence (a_i, b_i, c_i), i < n, as Python floats (the one float boundary)."""
     rec = get_basis(basis).recurrence
     return tuple(tuple(float(v) for v in rec(i)) for i in range(n))
-
-
-def _basis_values(
-    x: torch.Tensor, recurrence: tuple[tuple[float, float, float], ...]
-) -> list[torch.Tensor | None]:
-    """f_0..f_n at x by the three-term recurrence; f_0 is returned as ``None`` (it is 1).
-
-    Multiplications by 1 and additions of 0 are skipped, so the arithmetic is
-    the same as :meth:`opade_fit.bases.Basis.evaluate` (which computes
-    ``(a x + b) f_i - c f_{i-1}`` in float64).
-    """
-    values: list[torch.Tensor | None] = [None]
-    for i, (a, b, c) in enumerate(recurrence):
-        lin = x if a == 1.0 else a * x
-        if b != 0.0:
-            lin = lin + b
-        f = lin if i == 0 else lin * values[i]
-        if i > 0 and c != 0.0:
-            f = f - c if i == 1 else f - c * values[i - 1]
-        values.append(f)
-    return values
-
-
-def _coefficient(coefficients: torch.Tensor, i: int, ndim: int) -> torch.Tensor:
-    """Column i of a (k,) or (C, k) coefficient tensor, shaped to broadcast over dim 1."""
-    if coefficients.dim() == 1:
-        return coefficients[i]
-    return coefficients[:, i].reshape((1, -1) + (1,) * (ndim - 2))
 
 
 def rational(
@@ -140,43 +111,7 @@ def rational(
     """
     form = RationalForm(basis, denominator_kind, (numerator.shape[-1] - 1, denominator.shape[-1]))
     recurrence = _recurrence(form.basis, max(form.degrees))
-    return _rational(x, numerator, denominator, recurrence, form.denominator)
-
-
-def _rational(
-    x: torch.Tensor,
-    numerator: torch.Tensor,
-    denominator: torch.Tensor,
-    recurrence: tuple[tuple[float, float, float], ...],
-    denominator_kind: str,
-) -> torch.Tensor:
-    """:func:`rational` with the recurrence table already converted to floats."""
-    out_dtype = x.dtype
-    work = torch.float32 if out_dtype in _HALF_TYPES else out_dtype
-    x = x.to(work)
-    c = numerator.to(work)
-    d = denominator.to(work)
-    k, l = c.shape[-1] - 1, d.shape[-1]
-    ndim = x.dim()
-    F = _basis_values(x, recurrence[: max(k, l)])
-
-    P = _coefficient(c, 0, ndim) * torch.ones_like(x)
-    for i in range(1, k + 1):
-        P = P + _coefficient(c, i, ndim) * F[i]
-
-    if l == 0:
-        return P.to(out_dtype)
-    if denominator_kind == "safe":
-        B = _coefficient(d, 0, ndim).abs() * F[1].abs()
-        for j in range(2, l + 1):
-            B = B + _coefficient(d, j - 1, ndim).abs() * F[j].abs()
-    else:
-        B = _coefficient(d, 0, ndim) * F[1]
-        for j in range(2, l + 1):
-            B = B + _coefficient(d, j - 1, ndim) * F[j]
-        if denominator_kind == "safe-abs-sum":
-            B = B.abs()
-    return (P / (1.0 + B)).to(out_dtype)
+    return rational_apply(x, numerator, denominator, recurrence, form.denominator)
 
 
 class OPAU(nn.Module):
@@ -288,7 +223,7 @@ class OPAU(nn.Module):
             c, d = RANDOM_INIT_STD * c, RANDOM_INIT_STD * d
             self.init_name = INIT_RANDOM
         else:
-            from . import get_init  # lazy: the tables are only read when asked for
+            from .. import get_init  # lazy: the tables are only read when asked for
 
             entry = get_init(
                 init,
@@ -372,7 +307,7 @@ class OPAU(nn.Module):
                 f"`x` must have {self.num_parameters} channels in dimension 1 for "
                 f"num_parameters={self.num_parameters}, got shape {tuple(x.shape)}"
             )
-        return _rational(
+        return rational_apply(
             x, self.numerator, self.denominator, self._recurrence, self.form.denominator
         )
 
