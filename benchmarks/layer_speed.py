@@ -177,7 +177,7 @@ def peak_bytes(step: Callable[[], None], device: str) -> int:
 
 def load() -> str:
     try:
-        return "load average %.2f %.2f %.2f" % os.getloadavg()
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:
         return "load average n/a"
 
@@ -219,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         fwd_bwd_step(layer, x, gy)()
     print(f"warm-up (including compilation) {time.perf_counter() - t0:.1f} s")
     memory = {
-        name: (saved_bytes(layer, x) / numel, peak_bytes(fwd_bwd_step(layer, x, gy), device) / numel)
+        name: (
+            saved_bytes(layer, x) / numel,
+            peak_bytes(fwd_bwd_step(layer, x, gy), device) / numel,
+        )
         for name, layer in layers.items()
     }
 
@@ -239,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             f"| {'layer':<24} | fwd ms | fwd × GELU | fwd+bwd ms | fwd+bwd × GELU "
             "| saved B/el | peak B/el |"
         )
-        print(f"|{'-' * 26}|-------:|-----------:|-----------:|---------------:|----------:|---------:|")
+        rule = "-------:|-----------:|-----------:|---------------:|----------:|---------:|"
+        print(f"|{'-' * 26}|{rule}")
         for name in layers:
             saved, peak = memory[name]
             print(

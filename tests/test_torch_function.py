@@ -17,8 +17,7 @@ torch = pytest.importorskip("torch")
 
 from opade_fit.bases import BASIS_NAMES, get_basis  # noqa: E402
 from opade_fit.forms import DENOMINATORS, RationalForm  # noqa: E402
-from opade_fit.torch import OPAU, rational  # noqa: E402
-from opade_fit.torch import _function  # noqa: E402
+from opade_fit.torch import OPAU, _function, rational  # noqa: E402
 
 FORMS = [(b, d) for b in BASIS_NAMES for d in DENOMINATORS]
 FORM_IDS = [f"{b}-{d}" for b, d in FORMS]
@@ -160,7 +159,9 @@ def test_kinks_use_sgn_0_equal_0():
         c = torch.tensor([0.1, 1.0, 0.2, -0.3, 0.05, 0.01], dtype=torch.float64)
         d = torch.tensor([0.0, 0.0, 0.4, 0.02], dtype=torch.float64)
         new = _all_grads(lambda x, c, d, k=kind: rational(x, c, d, denominator_kind=k), x, c, d, G)
-        old = _all_grads(lambda x, c, d, k=kind: autograd_oracle(x, c, d, "hermite1", k), x, c, d, G)
+        old = _all_grads(
+            lambda x, c, d, k=kind: autograd_oracle(x, c, d, "hermite1", k), x, c, d, G
+        )
         for got, want in zip(new, old, strict=True):
             _close(got, want, FLOAT64_RTOL)
 
