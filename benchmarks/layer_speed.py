@@ -5,7 +5,9 @@ float32) and each thread count, it measures:
 
 * ``fwd``: median time of ``y = layer(x)`` with ``x.requires_grad`` (a training forward);
 * ``fwd+bwd``: median time of the forward plus ``torch.autograd.grad`` of ``y`` with
-  respect to ``x`` and the layer's parameters, for a fixed random output gradient;
+  respect to ``x`` and the layer's parameters, for a fixed random output gradient; both
+  wall-clock and process CPU time (on a loaded machine a long call is preempted more
+  often than a short one, which inflates wall-clock ratios; CPU time is not affected);
 * ``saved B/el``: bytes the forward keeps for backward, per input element, counted with
   ``torch.autograd.graph.saved_tensors_hooks`` (distinct storages, so a tensor saved
   twice counts once);
@@ -120,17 +122,24 @@ def fwd_bwd_step(layer: nn.Module, x: torch.Tensor, gy: torch.Tensor) -> Callabl
     return run
 
 
-def round_robin(steps: dict[str, Callable[[], None]], repeat: int, device: str) -> dict:
-    """Median seconds per step, calling each step once per round."""
-    times: dict[str, list[float]] = {name: [] for name in steps}
+def round_robin(
+    steps: dict[str, Callable[[], None]], repeat: int, device: str
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall-clock and process-CPU seconds per step, calling each step once per round."""
+    wall: dict[str, list[float]] = {name: [] for name in steps}
+    cpu: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeat):
         for name, step in steps.items():
             sync(device)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             step()
             sync(device)
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return (
+        {name: statistics.median(ts) for name, ts in wall.items()},
+        {name: statistics.median(ts) for name, ts in cpu.items()},
+    )
 
 
 def saved_bytes(layer: nn.Module, x: torch.Tensor) -> int:
@@ -228,27 +237,28 @@ def main(argv: list[str] | None = None) -> int:
 
     for n_threads in threads:
         torch.set_num_threads(n_threads)
-        fwd = round_robin(
+        fwd, _ = round_robin(
             {name: fwd_step(layer, x) for name, layer in layers.items()}, args.repeat, device
         )
-        both = round_robin(
+        both, both_cpu = round_robin(
             {name: fwd_bwd_step(layer, x, gy) for name, layer in layers.items()},
             args.repeat,
             device,
         )
-        g_f, g_b = fwd["nn.GELU"], both["nn.GELU"]
+        g_f, g_b, g_c = fwd["nn.GELU"], both["nn.GELU"], both_cpu["nn.GELU"]
         print(f"\n{n_threads} thread(s), {args.repeat} rounds, {load()} (after)")
         print(
-            f"| {'layer':<24} | fwd ms | fwd × GELU | fwd+bwd ms | fwd+bwd × GELU "
-            "| saved B/el | peak B/el |"
+            f"| {'layer':<24} | fwd ms | × GELU | fwd+bwd ms | × GELU | fwd+bwd CPU ms "
+            "| × GELU | saved B/el | peak B/el |"
         )
-        rule = "-------:|-----------:|-----------:|---------------:|----------:|---------:|"
-        print(f"|{'-' * 26}|{rule}")
+        rule = "|-------:" * 2 + "|-----------:|-------:|---------------:|-------:"
+        print(f"|{'-' * 26}{rule}|----------:|---------:|")
         for name in layers:
             saved, peak = memory[name]
             print(
-                f"| {name:<24} | {fwd[name] * 1e3:6.2f} | {fwd[name] / g_f:10.2f} "
-                f"| {both[name] * 1e3:10.2f} | {both[name] / g_b:14.2f} "
+                f"| {name:<24} | {fwd[name] * 1e3:6.2f} | {fwd[name] / g_f:6.2f} "
+                f"| {both[name] * 1e3:10.2f} | {both[name] / g_b:6.2f} "
+                f"| {both_cpu[name] * 1e3:14.2f} | {both_cpu[name] / g_c:6.2f} "
                 f"| {saved:10.1f} | {peak:9.1f} |"
             )
 
@@ -259,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         layer = layers["OPAU hermite1 eager"]
         for b in blocks:
             opau_function.BLOCK = b
-            t = round_robin({"b": fwd_bwd_step(layer, x, gy)}, args.repeat, device)["b"]
-            print(f"  BLOCK={b:>8}: {t * 1e3:7.2f} ms")
+            wall, cpu = round_robin({"b": fwd_bwd_step(layer, x, gy)}, args.repeat, device)
+            print(f"  BLOCK={b:>8}: {wall['b'] * 1e3:7.2f} ms wall, {cpu['b'] * 1e3:7.2f} ms CPU")
         opau_function.BLOCK = default
     return 0
 

@@ -28,6 +28,9 @@ FLOAT64_RTOL = 1e-12
 TINY_BLOCK = 64
 SHAPES = [(2, 3, 150), (5, 3, 40), (70, 3)]
 TORCH_INTERNAL_WARNING = "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"
+# ... and by dynamo, which instantiates torch.autograd.function.Function itself when it traces
+# a custom Function.
+DYNAMO_INTERNAL_WARNING = "ignore:.*autograd.function.Function'> should not be instantiated"
 
 
 def autograd_oracle(x, numerator, denominator, basis, kind):
@@ -289,6 +292,7 @@ def test_form_of_the_oracle_is_the_record_function():
 # -- torch.compile ---------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.filterwarnings(TORCH_INTERNAL_WARNING)
+@pytest.mark.filterwarnings(DYNAMO_INTERNAL_WARNING)
 def test_compiles_without_graph_breaks_and_matches_eager():
     if not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
         pytest.skip("torch.compile (inductor) needs a C++ compiler; none found on PATH")

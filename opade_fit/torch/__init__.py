@@ -21,9 +21,13 @@ values), ``denominator`` holds d_1..d_l (l values, the leading 1 of Q is
 implicit). The basis values f_0..f_n are computed by the basis' three-term
 recurrence (:class:`opade_fit.bases.Basis`), whose exact rational table is
 converted to Python floats once; no expanded monomial form is evaluated.
-Gradients are PyTorch autograd through that recurrence; at kinks
-(|.| of zero) autograd uses sgn(0) = 0, the same convention as
-:meth:`opade_fit.forms.RationalForm.jacobian`.
+The layer is one custom autograd Function (:mod:`opade_fit.torch._function`):
+the backward pass uses the closed-form gradients (Biswas et al. 2021, eqs.
+8-10), recomputing the basis values from the input, so only the input and the
+coefficients are kept for backward (4 bytes per element for float32). At kinks
+(|.| of zero) sgn(0) = 0, the convention of
+:meth:`opade_fit.forms.RationalForm.jacobian` and of autograd. Second
+derivatives work; ``torch.compile`` traces the layer without graph breaks.
 
 References
 ----------
@@ -148,8 +152,11 @@ class OPAU(nn.Module):
     generator : torch.Generator, optional
         Random source for ``init="random"`` (default: torch's global one).
     device, dtype
-        Of the parameters (default float32). Use ``dtype=torch.float64`` (or
-        ``.double()``) to reproduce a record to float64 precision.
+        Of the parameters (default float32). ``dtype=torch.float64`` stores the
+        record's coefficients unrounded and reproduces it to float64
+        precision; ``.double()`` on a float32 layer only widens the
+        float32-rounded coefficients (g then differs from the record by about
+        1e-8 to 1e-5 relative).
 
     Attributes
     ----------
@@ -166,8 +173,9 @@ class OPAU(nn.Module):
     Notes
     -----
     The forward pass evaluates f_0..f_max(k,l) by the basis' three-term
-    recurrence and returns P/Q; see :func:`rational`. Gradients follow
-    Biswas et al. (2021), eqs. 8-10, through autograd.
+    recurrence and returns P/Q; see :func:`rational`. The backward pass is
+    closed-form (Biswas et al. (2021), eqs. 8-10) and saves only the input
+    and the coefficients (module docstring).
 
     Examples
     --------

@@ -8,8 +8,8 @@ Forward and backward are closed-form (Biswas et al. 2021, eqs. 8-10)::
     dg/dd_j = -(dQ/dd_j) P / Q^2
 
 The basis values f_i (and f_i') come from the basis recurrence
-(:func:`opade_fit.bases.basis_values`), P from :func:`opade_fit.bases.series`,
-Q and its derivatives from the denominator kind
+(:func:`opade_fit.bases.basis_values`), Q and its derivatives from the
+denominator kind
 (:func:`opade_fit.denominators.get_denominator`): no formula is written here.
 Only the input and the coefficients are saved for backward; the backward pass
 runs the recurrence again, once, for values and derivatives together.
@@ -36,7 +36,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ._primitives import basis_values, get_denominator, series
+from ._primitives import basis_values, get_denominator
 
 __all__ = ["BLOCK", "RationalFunction", "rational_apply"]
 
@@ -98,8 +98,26 @@ def _layout(x: torch.Tensor, numerator: torch.Tensor, denominator: torch.Tensor)
     return shape, work, c, d
 
 
+def _series(values: list[torch.Tensor], coefficients: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """sum_i c_i v_i, accumulated in place (one pass per full-size term).
+
+    0-d values (f_0 = 1, f_0' = 0, f_1' = a_0) are summed first as small
+    tensors and added once; the result broadcasts against the block.
+    """
+    small = [c * v for c, v in zip(coefficients, values, strict=False) if v.dim() == 0]
+    full = [(c, v) for c, v in zip(coefficients, values, strict=False) if v.dim() > 0]
+    if not full:
+        return sum(small[1:], small[0])
+    out = full[0][1] * full[0][0]
+    for c, v in full[1:]:
+        out.addcmul_(v, c)
+    return out.add_(sum(small[1:], small[0])) if small else out
+
+
 def _channel_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """sum of a * b over a block's dimensions 0 and 2: one value per channel."""
+    if a.shape[:2] == (1, 1) and a.shape == b.shape:  # one coefficient set: a dot product
+        return torch.dot(a.reshape(-1), b.reshape(-1)).reshape(1)
     return (a * b).sum(dim=(0, 2))
 
 
@@ -114,7 +132,7 @@ def _evaluate(x, numerator, denominator, recurrence: Recurrence, kind: str) -> t
     for blk in _blocks(shape, target):
         ch = blk[1]
         f, _ = basis_values(x3[blk].to(work), recurrence, xp=_XP)
-        P = series(f, c[:, :, ch].unbind(0))
+        P = _series(f, c[:, :, ch].unbind(0))
         if l == 0:
             out[blk].copy_(P)
         else:
@@ -144,13 +162,13 @@ def _gradients(x, numerator, denominator, grad, recurrence: Recurrence, kind: st
         cs, ds = c[:, :, ch].unbind(0), d[:, :, ch].unbind(0)
         f, df = basis_values(x3[blk].to(work), recurrence, xp=_XP, derivatives=need_x)
         G = g3[blk].to(work)
-        g = series(f, cs)  # P, then g = P / Q
+        g = _series(f, cs)  # P, then g = P / Q
         if l > 0:
             Q = den.q(f, ds, xp=_XP)
             G = G / Q  # R = G / Q: dL/dc_i = sum R f_i
             g = g / Q
         if need_x:
-            dg = series(df, cs)  # P', then P' - g Q'
+            dg = _series(df, cs)  # P', then P' - g Q'
             if l > 0:
                 dg = dg - g * den.dq_dx(f, df, ds, xp=_XP)
             if differentiable:
