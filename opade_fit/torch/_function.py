@@ -42,7 +42,7 @@ __all__ = ["BLOCK", "RationalFunction", "rational_apply"]
 
 #: Elements per block in eager CPU mode (see the module docstring); measured with
 #: ``benchmarks/layer_speed.py --blocks`` (docs/torch.md).
-BLOCK = 1 << 14
+BLOCK = 1 << 15
 
 Recurrence = tuple[tuple[float, float, float], ...]
 
@@ -176,13 +176,11 @@ def _gradients(x, numerator, denominator, grad, recurrence: Recurrence, kind: st
             else:
                 torch.mul(dg, G, out=gx[blk])
         if need_c:
-            gc[0, ch] += G.sum(dim=(0, 2))
-            for i in range(1, k + 1):
-                gc[i, ch] += _channel_sum(G, f[i])
+            sums = [G.sum(dim=(0, 2))] + [_channel_sum(G, f[i]) for i in range(1, k + 1)]
+            gc[:, ch] += torch.stack(sums)
         if need_d and l > 0:
             S = g * G  # G P / Q^2
-            for j, w in enumerate(den.dq_dd(f, ds, xp=_XP)):
-                gd[j, ch] -= _channel_sum(S, w)
+            gd[:, ch] -= torch.stack([_channel_sum(S, w) for w in den.dq_dd(f, ds, xp=_XP)])
     return (
         None if gx is None else gx.reshape(x.shape),
         None if gc is None else gc.t().reshape(numerator.shape).to(numerator.dtype),
