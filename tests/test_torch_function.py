@@ -16,6 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from opade_fit.bases import BASIS_NAMES, get_basis  # noqa: E402
+from opade_fit.errors import UsageError  # noqa: E402
 from opade_fit.forms import DENOMINATORS, RationalForm  # noqa: E402
 from opade_fit.torch import OPAU, _function, rational  # noqa: E402
 
@@ -313,3 +314,13 @@ def test_compiles_without_graph_breaks_and_matches_eager():
     torch.testing.assert_close(out, want, rtol=1e-5, atol=1e-6)
     for got, ref in zip(grads, want_grads, strict=True):
         torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_rational_checks_coefficient_and_channel_shapes():
+    c, d = torch.zeros(3, 6), torch.zeros(3, 4)
+    with pytest.raises(UsageError, match="3 channels in dimension 1"):
+        rational(torch.zeros(2, 4, 5), c, d)
+    with pytest.raises(UsageError, match=r"must be shaped \(k \+ 1,\) and \(l,\)"):
+        rational(torch.zeros(2, 3), c, d[0])
+    with pytest.raises(UsageError, match="must be shaped"):
+        rational(torch.zeros(2, 3), c, torch.zeros(2, 4))

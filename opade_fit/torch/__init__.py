@@ -108,14 +108,35 @@ def rational(
         float16 / bfloat16 inputs are computed in float32 and the result is
         cast back.
 
-    Notes
-    -----
-    Only the names are validated (a :class:`~opade_fit.errors.UsageError` for
-    an unknown basis or denominator); :class:`OPAU` checks shapes too.
+    Raises
+    ------
+    UsageError
+        For an unknown basis or denominator, coefficient tensors that are not
+        both 1-D or both (C, .), or an ``x`` without C channels in dimension 1.
     """
     form = RationalForm(basis, denominator_kind, (numerator.shape[-1] - 1, denominator.shape[-1]))
+    if (
+        numerator.dim() not in (1, 2)
+        or denominator.dim() != numerator.dim()
+        or (numerator.dim() == 2 and numerator.shape[0] != denominator.shape[0])
+    ):
+        raise UsageError(
+            "`numerator` and `denominator` must be shaped (k + 1,) and (l,), or (C, k + 1) "
+            f"and (C, l); got {tuple(numerator.shape)} and {tuple(denominator.shape)}"
+        )
+    if numerator.dim() == 2:
+        _check_channels(x, numerator.shape[0])
     recurrence = _recurrence(form.basis, max(form.degrees))
     return rational_apply(x, numerator, denominator, recurrence, form.denominator)
+
+
+def _check_channels(x: torch.Tensor, channels: int) -> None:
+    """Per-channel coefficients need ``channels`` channels in dimension 1 of x."""
+    if channels > 1 and (x.dim() < 2 or x.shape[1] != channels):
+        raise UsageError(
+            f"`x` must have {channels} channels in dimension 1 for "
+            f"num_parameters={channels}, got shape {tuple(x.shape)}"
+        )
 
 
 class OPAU(nn.Module):
@@ -310,11 +331,7 @@ class OPAU(nn.Module):
     # -- nn.Module -------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """g(x) elementwise; same shape and dtype as ``x`` (see :func:`rational`)."""
-        if self.num_parameters > 1 and (x.dim() < 2 or x.shape[1] != self.num_parameters):
-            raise UsageError(
-                f"`x` must have {self.num_parameters} channels in dimension 1 for "
-                f"num_parameters={self.num_parameters}, got shape {tuple(x.shape)}"
-            )
+        _check_channels(x, self.num_parameters)
         return rational_apply(
             x, self.numerator, self.denominator, self._recurrence, self.form.denominator
         )
