@@ -145,14 +145,18 @@ def _number(value, where: str) -> sp.Expr:
 
 def _power(base: sp.Expr, exponent: sp.Expr, text: str) -> sp.Expr:
     """``base**exponent``, refusing numeric exponents and results beyond the limits first."""
-    if exponent.is_Number:
-        if abs(exponent) > MAX_EXPONENT:
+    if exponent.is_number:
+        try:
+            p = float(exponent)
+        except (TypeError, ValueError, OverflowError):  # complex or not evaluable
+            p = math.inf
+        if not abs(p) <= MAX_EXPONENT:
             raise UsageError(
-                f"`target` expression exponents must be at most {MAX_EXPONENT} in magnitude; "
-                f"got {float(exponent):g} in {_show(text)}"
+                f"`target` expression exponents must be real and at most {MAX_EXPONENT} in "
+                f"magnitude; got {sp.sstr(exponent)[:30]} in {_show(text)}"
             )
         if base.is_Number and not base.is_zero:
-            scale = float(exponent) * math.log10(abs(float(base)))
+            scale = p * math.log10(abs(float(base)))
             if abs(scale) > _LOG10_MAX:
                 raise UsageError(
                     f"`target` expression numbers must be 0 or between {1 / MAX_MAGNITUDE:g} and "
@@ -688,7 +692,10 @@ def _lambdify(expr: sp.Expr) -> Callable[[np.ndarray], np.ndarray]:
 
     def call(x: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):  # non-finite values are reported by check_finite
-            y = np.asarray(fn(x))
+            try:
+                y = np.asarray(fn(x))
+            except (ArithmeticError, ValueError):  # Python floats: 1e100**pi overflows
+                y = np.full(np.shape(x), np.nan)
         if np.iscomplexobj(y):  # non-real values become NaN (refused by check_finite)
             y = np.where(y.imag == 0, y.real, np.nan)
         return np.broadcast_to(np.asarray(y, dtype=np.float64), np.shape(x)).copy()

@@ -352,3 +352,67 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, tmp_path):
     assert result.stderr.startswith("opade: error: interrupted (Ctrl-C)")
     assert result.stderr.count("\n") == 1 and result.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+# -- property tests: the contract over generated input ---------------------------------------
+# Deterministic (the "opade" profile derandomises); a generous per-example deadline bounds the
+# work of every input instead of a timing assert.
+from datetime import timedelta  # noqa: E402
+
+from fuzz.hostile import OPTIONS, classify_target, expressions, random_texts  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_BOUNDED = timedelta(seconds=30)
+
+
+@settings(max_examples=150, deadline=_BOUNDED)
+@given(expressions)
+def test_grammar_expressions_end_clean_or_correct(text):
+    verdict, detail = classify_target(text)
+    assert verdict in ("clean", "ok"), detail
+
+
+@settings(max_examples=150, deadline=_BOUNDED)
+@given(random_texts)
+def test_random_strings_end_clean_or_correct(text):
+    verdict, detail = classify_target(text)
+    assert verdict in ("clean", "ok"), detail
+
+
+def _fit_cli(args: list[str]):
+    from typer.testing import CliRunner
+
+    from opade_fit.cli import app
+
+    return CliRunner().invoke(app, ["fit", "--target", "tanh", "--json", *args])
+
+
+@settings(max_examples=40, deadline=_BOUNDED)
+@given(st.fixed_dictionaries({}, optional=OPTIONS))
+def test_fit_options_end_in_one_line_or_a_consistent_fit(options):
+    import numpy as np
+
+    from opade_fit.forms import RationalForm
+    from opade_fit.result import DENSE_POINTS
+    from opade_fit.targets import get_target
+
+    args = ["--degrees", "3/2", "--points", "201"]
+    for name, value in options.items():
+        args += [name, *value] if isinstance(value, list) else [name, value]
+    result = _fit_cli(args)
+    assert result.exit_code in (0, 1, 2), result.stderr
+    if result.exit_code:
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("opade: error: ")
+        assert "unexpected" not in result.stderr and result.stdout == ""
+        return
+    record = json.loads(result.stdout)
+    k, l = record["form"]["degrees"]
+    form = RationalForm(record["form"]["basis"], record["form"]["denominator"], (k, l))
+    a, b = record["interval"]
+    x = np.linspace(a, b, DENSE_POINTS)  # where the record's max_abs is measured
+    coef = record["coefficients"]
+    g = form.evaluate(x, np.array(coef["numerator"]), np.array(coef["denominator"]))
+    err = np.max(np.abs(g - get_target("tanh")(x)))
+    assert np.isfinite(err)
+    assert err == pytest.approx(record["errors"]["fit"]["max_abs"], rel=1e-6, abs=1e-12)
