@@ -163,10 +163,10 @@ def test_library_refuses_a_missing_tables_folder(tmp_path):
 @pytest.mark.parametrize(
     ("text", "rule"),
     [
-        ("9**9**9**9", "exponents must be at most 100"),
-        ("2**10**10", "exponents must be at most 100"),
-        ("x**1000", "exponents must be at most 100"),
-        ("10**400*x", "exponents must be at most 100"),
+        ("9**9**9**9", "exponents must be real and at most 100"),
+        ("2**10**10", "exponents must be real and at most 100"),
+        ("x**1000", "exponents must be real and at most 100"),
+        ("10**400*x", "exponents must be real and at most 100"),
         ("(9**99)**99", "numbers must be 0 or between"),
         ("1e308", "numbers must be 0 or between"),
         ("x/0", "divides by zero"),
