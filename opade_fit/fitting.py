@@ -8,15 +8,14 @@ Data flow: :mod:`~opade_fit.problem` (spec -> arrays) -> a solver
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .lsq import LsqSolution, solve_lsq
+from .lsq import solve_lsq
 from .problem import DEFAULT_POINTS, FitSpec, Problem, build_problem, drop_candidates, make_spec
 from .record import SCHEMA_VERSION
 from .result import FitResult, measure_errors, tool_block
+from .solution import Solution
 from .targets import Target
 
 __all__ = ["fit", "fit_spec"]
@@ -107,22 +106,14 @@ def fit(
     return fit_spec(spec)
 
 
-def _solve(problem: Problem) -> tuple[LsqSolution, dict[str, Any] | None, dict[str, Any]]:
-    """Run the solver for the objective; returns (solution, certificate, solver block)."""
+def _solve(problem: Problem) -> Solution:
+    """Run the solver for the objective (minimax starts from the least-squares fit)."""
     sol = solve_lsq(problem)
     if problem.spec.objective == "max":
         from .minimax import solve_minimax  # imported lazily: LP machinery
 
         return solve_minimax(problem, sol)
-    solver = {
-        "method": f"lsq-trf ({sol.start} start)",
-        "success": sol.success,
-        "status": sol.status,
-        "message": sol.message,
-        "iterations": sol.njev,
-        "nfev": sol.nfev,
-    }
-    return sol, None, solver
+    return sol
 
 
 def fit_spec(spec: FitSpec) -> FitResult:
@@ -149,8 +140,7 @@ def _fit_spec(spec: FitSpec) -> FitResult:
             return _fit_spec(spec.with_(center="general"))
         return best[1]
     problem = build_problem(spec)
-    sol, certificate, solver = _solve(problem)
-    return _result(problem, sol, certificate, solver)
+    return _result(problem, _solve(problem))
 
 
 def _objective_value(res: FitResult) -> float:
@@ -159,13 +149,14 @@ def _objective_value(res: FitResult) -> float:
     return res.errors["fit"]["rms"]
 
 
-def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResult:
+def _result(problem: Problem, sol: Solution) -> FitResult:
     spec = problem.spec
     form = spec.form
     c = np.asarray(sol.numerator, dtype=np.float64)
     d = np.asarray(sol.denominator, dtype=np.float64)
     c = np.where(c == 0, 0.0, c)  # no negative zeros in JSON
     d = np.where(d == 0, 0.0, d)
+    certificate, solver = sol.certificate, sol.solver_block()
     fit_err = measure_errors(form, spec.target, c, d, spec.interval)
     check_err = measure_errors(form, spec.target, c, d, spec.check_interval)
     if certificate is not None and spec.weight == "uniform":

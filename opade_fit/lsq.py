@@ -34,15 +34,15 @@ Everything is deterministic: the scattered starts come from a fixed seed.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares, lsq_linear
 
 from .denominators import get_denominator
 from .problem import Problem
+from .solution import Solution
 
-__all__ = ["LsqSolution", "OpadeFitWarning", "solve_lsq"]
+__all__ = ["MESSAGES", "OpadeFitWarning", "solve_lsq"]
 
 _EPS = np.finfo(np.float64).eps
 #: Relative tolerances of the nonlinear refinement (multiples of machine epsilon).
@@ -57,6 +57,8 @@ MAX_SAFE_D = 1e4
 SNAP = 1e-12
 #: Sanathanan-Koerner re-weightings per start.
 SK_ITERATIONS = 4
+#: ``plain``: a linearised start with Q <= SK_Q_MIN somewhere crossed a pole; re-weighting stops.
+SK_Q_MIN = 0.05
 #: Maximum function evaluations per refinement, per free coefficient.
 MAX_NFEV_PER_COEF = 60
 #: safe-abs-sum: interior points where a one-sign-change pattern of B is tried.
@@ -87,25 +89,22 @@ class OpadeFitWarning(UserWarning):
     """A fit did not converge or hit a limit; details are in the record's ``solver``."""
 
 
-@dataclass(frozen=True)
-class LsqSolution:
-    """Coefficients and solver diagnostics of one least-squares fit."""
-
-    numerator: np.ndarray
-    denominator: np.ndarray
-    cost: float
-    status: int
-    nfev: int
-    njev: int
-    start: str
-
-    @property
-    def success(self) -> bool:
-        return self.status >= 1
-
-    @property
-    def message(self) -> str:
-        return MESSAGES[self.status]
+def _solution(
+    c: np.ndarray, d: np.ndarray, cost: float, status: int, nfev: int, njev: int, start: str
+) -> Solution:
+    """A least-squares :class:`~opade_fit.solution.Solution` (success: status >= 1)."""
+    return Solution(
+        numerator=c,
+        denominator=d,
+        value=cost,
+        status=status,
+        success=status >= 1,
+        message=MESSAGES[status],
+        method=f"lsq-trf ({start} start)",
+        start=start,
+        iterations=njev,
+        nfev=nfev,
+    )
 
 
 class _Model:
@@ -218,7 +217,7 @@ class _Model:
         for _ in range(SK_ITERATIONS):
             theta = self.linearised(s, qprev)
             Q = self.pieces(theta)[2]
-            if np.any(Q <= 0.05):  # plain: linearisation crossed a pole; stop re-weighting
+            if np.any(Q <= SK_Q_MIN):  # plain: linearisation crossed a pole; stop re-weighting
                 break
             qprev = Q
         return theta
@@ -275,7 +274,7 @@ def _starts(problem: Problem, m: _Model) -> list[tuple[str, np.ndarray, bool]]:
     return out
 
 
-def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None) -> LsqSolution:
+def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None) -> Solution:
     """Least-squares fit of ``problem`` (see module docstring).
 
     Parameters
@@ -286,15 +285,16 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
 
     Returns
     -------
-    LsqSolution
-        Never NaN/inf: candidates with non-finite cost are discarded; if none
-        is finite the zero function is returned with status 0 and a warning.
+    Solution
+        ``value`` is the cost 0.5 * sum of squared residuals. Never NaN/inf:
+        candidates with non-finite cost are discarded; if none is finite the
+        zero function is returned with status 0 and a warning.
     """
     form = problem.form
     k, l = form.degrees
     nz = problem.N.shape[1]
     if nz == 0:  # all-zero centring with every f_i(0) != 0 (Laguerre): g = 0
-        return LsqSolution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
+        return _solution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
     model = _Model(problem)
     staged = form.denominator == "safe-abs-sum"
     starts = _starts(problem, model)
@@ -341,23 +341,23 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
                 continue
             res.cost, name = start_cost, f"unrefined {name}"
         c = problem.N @ z
-        cand = LsqSolution(
+        cand = _solution(
             c, d.copy(), float(res.cost), int(res.status), int(res.nfev), int(res.njev or 0), name
         )
-        if best is None or cand.cost < best.cost:
+        if best is None or cand.value < best.value:
             best, best_theta = cand, theta
     if best is not None and best.status == 0 and staged:
         with np.errstate(all="ignore"):
             res = model.refine(best_theta, max_nfev=full_nfev - STAGE_NFEV)
-        if np.isfinite(res.cost) and res.cost <= best.cost:
+        if np.isfinite(res.cost) and res.cost <= best.value:
             z, d = model.split(res.x)
-            best = LsqSolution(
+            best = _solution(
                 problem.N @ z,
                 d.copy(),
                 float(res.cost),
                 int(res.status),
                 best.nfev + int(res.nfev),
-                best.njev + int(res.njev or 0),
+                best.iterations + int(res.njev or 0),
                 best.start,
             )
     if best is None:
@@ -366,7 +366,7 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             OpadeFitWarning,
             stacklevel=2,
         )
-        return LsqSolution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
+        return _solution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
     if best.status == 0:
         warnings.warn(
             f"least squares for {form.label()} stopped at the evaluation limit "

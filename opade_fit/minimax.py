@@ -41,8 +41,9 @@ Method
    q_0 >= 0 free and the scale fixed by one linear equation, so it also covers
    the limit of unbounded coefficients (q_0 -> 0) and never mistakes a tiny
    optimum caused by a huge incumbent for a proof. The
-   LP is tried with gamma = 1e-3, 4e-3, ... (a feasible LP instead yields a
-   better incumbent and the iteration resumes).
+   LP is tried with the gammas of :data:`CERT_GAMMAS` (2e-4, 1e-3, 4e-3, ...,
+   smallest first: the first infeasible one gives the bound); a feasible LP
+   instead yields a better incumbent and the iteration resumes.
 
 For ``safe-abs-sum`` the sign patterns searched are, in this order, B >= 0,
 B with the sign of x, and the sign pattern of the least-squares solution
@@ -74,11 +75,12 @@ import numpy as np
 from scipy.optimize import linprog
 
 from .denominators import PLAIN_LP_Q_MIN, SAFE_ABS_SUM, Denominator, get_denominator
-from .lsq import MAX_SAFE_D, LsqSolution, OpadeFitWarning
+from .lsq import MAX_SAFE_D, OpadeFitWarning
 from .problem import Problem, parse_weight
 from .result import DENSE_POINTS
+from .solution import Solution
 
-__all__ = ["MESSAGES", "MinimaxSolution", "minimax_weight", "solve_minimax"]
+__all__ = ["MESSAGES", "minimax_weight", "solve_minimax"]
 
 _EPS = np.finfo(np.float64).eps
 #: Stop the differential correction when a step improves the level by less than this.
@@ -113,42 +115,51 @@ TAU_MIN = -100.0
 TRUST_Q = 4.0
 #: Target relative gap for status 1.
 GAP_TARGET = 1e-2
+#: Relative slack when the side constraint Q >= lp_q_min is checked at a new iterate.
+SIDE_RTOL = 1e-9
+#: Certificate LP: a constant term q_0 of Q at most this means unbounded coefficients
+#: (the limit q_0 -> 0); the incumbent is kept.
+Q0_MIN = 1e-12
 
 #: Fixed messages for the status codes of the minimax solver.
 MESSAGES = {
     0: "step limit reached before the differential correction converged",
-    1: "converged: certified gap below 1%",
-    2: "converged, but the certified gap is above 1%",
+    1: f"converged: certified gap below {GAP_TARGET:.0%}",
+    2: f"converged, but the certified gap is above {GAP_TARGET:.0%}",
     3: "numerator forced to zero by the constraint: g = 0 identically",
     4: "LP solver failed; returning the best solution found",
     5: "converged: the error is at rounding level (the target is a form of this class)",
 }
 
 
-@dataclass(frozen=True)
-class MinimaxSolution:
-    """Coefficients and diagnostics of one minimax fit.
+#: Status codes that count as success.
+SUCCESS_STATUSES = (1, 2, 3, 5)
 
-    ``numerator`` is c_0..c_k, ``denominator`` d_1..d_l (increasing degree,
-    the leading 1 of Q implicit), as in :class:`~opade_fit.lsq.LsqSolution`.
-    """
 
-    numerator: np.ndarray
-    denominator: np.ndarray
-    level: float
-    lower_bound: float
-    status: int
-    iterations: int
-    nfev: int
-    start: str
-
-    @property
-    def success(self) -> bool:
-        return self.status in (1, 2, 3, 5)
-
-    @property
-    def message(self) -> str:
-        return MESSAGES[self.status]
+def _solution(
+    c: np.ndarray,
+    d: np.ndarray,
+    level: float,
+    status: int,
+    steps: int,
+    lps: int,
+    family: str,
+    certificate: dict[str, Any],
+) -> Solution:
+    """A minimax :class:`~opade_fit.solution.Solution` (value: the dense weighted max error)."""
+    return Solution(
+        numerator=c,
+        denominator=d,
+        value=level,
+        status=status,
+        success=status in SUCCESS_STATUSES,
+        message=MESSAGES[status],
+        method=f"minimax differential correction + LP certificate (HiGHS), {family}",
+        start=family,
+        iterations=steps,
+        nfev=lps,
+        certificate=certificate,
+    )
 
 
 def minimax_weight(weight: str, x: np.ndarray) -> np.ndarray:
@@ -195,7 +206,7 @@ class _Family:
 
 
 class _Solver:
-    def __init__(self, problem: Problem, lsq: LsqSolution):
+    def __init__(self, problem: Problem):
         self.problem = problem
         form = problem.form
         self.form = form
@@ -236,7 +247,7 @@ class _Solver:
         z, d = theta[: self.nz], theta[self.nz :]
         P = z @ (self.N.T @ pts.F[: self.k + 1])
         Qp = 1.0 + d @ fam.phi(pts.F, self.l, pts.x)
-        if fam.den.lp_q_min_imposed and np.any(Qp < fam.den.lp_q_min * (1 - 1e-9)):
+        if fam.den.lp_q_min_imposed and np.any(Qp < fam.den.lp_q_min * (1 - SIDE_RTOL)):
             return np.inf
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             e = np.abs(pts.w * (pts.f - P / Qp))
@@ -346,7 +357,7 @@ class _Solver:
         new = theta + step[:-1]
         q_const = 1.0 + step[-1]
         if homogeneous:  # back to q_0 = 1 (q_0 -> 0 is the limit of huge coefficients)
-            new = new / q_const if q_const > 1e-12 else theta.copy()
+            new = new / q_const if q_const > Q0_MIN else theta.copy()
         if fam.den.nonnegative_d:
             new[nz:] = np.maximum(new[nz:], 0.0)
         return float(res.x[-1]), new
@@ -467,29 +478,25 @@ def _z_from_c(N: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(N, c, rcond=None)[0]
 
 
-def solve_minimax(
-    problem: Problem, lsq_solution: LsqSolution
-) -> tuple[MinimaxSolution, dict[str, Any], dict[str, Any]]:
+def solve_minimax(problem: Problem, lsq_solution: Solution) -> Solution:
     """Minimax fit of ``problem`` from the least-squares fit (see module docstring).
 
     Parameters
     ----------
     problem : Problem
         The discretised fit (its grid is the first set of LP points).
-    lsq_solution : LsqSolution
+    lsq_solution : Solution
         The least-squares fit of the same problem: the warm start.
 
     Returns
     -------
-    solution : MinimaxSolution
-    certificate : dict
-        ``lower_bound, upper_bound, gap, scope`` (floats and a sentence).
-    solver : dict
-        ``method, success, status, message, iterations, nfev``.
+    Solution
+        ``value`` is the weighted max error on the dense grid; ``certificate``
+        holds ``lower_bound, upper_bound, gap, scope`` (floats and a sentence).
     """
     form = problem.form
     k, l = form.degrees
-    s = _Solver(problem, lsq_solution)
+    s = _Solver(problem)
     weighted = s.weight != "uniform"
     what = (
         f"the weighted max error max w(x)|g(x) - f(x)| with w = exp(-x^2/(2 sigma^2)) ({s.weight})"
@@ -498,9 +505,8 @@ def solve_minimax(
     )
     if s.nz == 0:  # P = 0: g = 0 whatever Q
         lvl = s.scale_f
-        sol = MinimaxSolution(np.zeros(k + 1), np.zeros(l), lvl, lvl, 3, 0, 0, "forced-zero")
         cert = _certificate(lvl, lvl, s.floor, f"{what}; the constraint forces P = 0, so g = 0")
-        return sol, cert, _solver_block(sol)
+        return _solution(np.zeros(k + 1), np.zeros(l), lvl, 3, 0, 0, "forced-zero", cert)
 
     c0 = np.asarray(lsq_solution.numerator, dtype=np.float64)
     d0 = np.asarray(lsq_solution.denominator, dtype=np.float64)
@@ -555,9 +561,9 @@ def solve_minimax(
             OpadeFitWarning,
             stacklevel=2,
         )
-    sol = MinimaxSolution(c, d.copy(), upper, lower, status, steps, lps, fam.name)
     scope = _scope(what, form.denominator, [r[0].name for r in results])
-    return sol, _certificate(lower, upper, s.floor, scope), _solver_block(sol)
+    cert = _certificate(lower, upper, s.floor, scope)
+    return _solution(c, d.copy(), upper, status, steps, lps, fam.name, cert)
 
 
 def _abs_families(s: _Solver, theta0: np.ndarray) -> list[tuple[_Family, np.ndarray]]:
@@ -620,15 +626,4 @@ def _scope(what: str, den: str, families: list[str]) -> str:
             f"({', '.join(families)}) at the LP points (a finite subset of the interval); "
             "other sign patterns are not covered"
         )
-    return base + rest + "; the upper bound is measured on 100,001 uniform points"
-
-
-def _solver_block(sol: MinimaxSolution) -> dict[str, Any]:
-    return {
-        "method": f"minimax differential correction + LP certificate (HiGHS), {sol.start}",
-        "success": sol.success,
-        "status": sol.status,
-        "message": sol.message,
-        "iterations": int(sol.iterations),
-        "nfev": int(sol.nfev),
-    }
+    return base + rest + f"; the upper bound is measured on {DENSE_POINTS:,} uniform points"

@@ -16,14 +16,23 @@ from typing import Any
 
 from .errors import FitError
 
-__all__ = ["SCHEMA_VERSION", "dumps", "write_atomic", "write_json"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "canonical_json",
+    "dumps",
+    "write_atomic",
+    "write_canonical_json",
+    "write_json",
+]
 
 #: (major, minor) of the fit-record / table schema.
 SCHEMA_VERSION: tuple[int, int] = (1, 0)
 
 
-def dumps(obj: Any) -> str:
-    """Serialise ``obj`` deterministically (sorted keys, indent 2, no NaN, final newline).
+def canonical_json(obj: Any) -> str:
+    """The canonical JSON text of ``obj``: sorted keys, indent 2, no NaN, final newline.
+
+    The same object always gives the same text (records, tables, CLI output).
 
     Raises
     ------
@@ -101,6 +110,11 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~mask
 
 
-def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    """:func:`dumps` then :func:`write_atomic`."""
-    return write_atomic(path, dumps(obj))
+def write_canonical_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write the :func:`canonical_json` text of ``obj`` to ``path`` with :func:`write_atomic`."""
+    return write_atomic(path, canonical_json(obj))
+
+
+#: Former names of :func:`canonical_json` and :func:`write_canonical_json` (existing callers).
+dumps = canonical_json
+write_json = write_canonical_json

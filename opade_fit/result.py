@@ -7,6 +7,7 @@ record (e.g. a table entry) so it can evaluate itself. See ``docs/record.md``.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,8 +143,8 @@ class FitResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON record (a deep copy is not needed: records hold only plain values)."""
-        return self.record
+        """The JSON record, as a deep copy (changing it leaves the result as it is)."""
+        return copy.deepcopy(self.record)
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> FitResult:

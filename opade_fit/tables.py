@@ -50,7 +50,7 @@ from .problem import (
     default_check_interval,
     make_spec,
 )
-from .record import SCHEMA_VERSION, dumps, write_atomic
+from .record import SCHEMA_VERSION, canonical_json, write_atomic
 from .result import FitResult, tool_block
 from .targets import TARGET_NAMES, get_target
 
@@ -124,8 +124,9 @@ FUNCTION_GRID_POINTS = 2001
 FUNCTION_RTOL = 1e-3
 #: Absolute floor of the function tolerance (exact fits such as identity have error ~1e-16).
 FUNCTION_ATOL = 1e-10
-#: Relative tolerance on stored errors and certificate bounds, per objective. Minimax
-#: bisection stops at a relative gap of ~2e-4, so its bounds may move by that much.
+#: Relative tolerance on stored errors and certificate bounds, per objective. The minimax
+#: lower bound is certified at the first of minimax.CERT_GAMMAS (2e-4 below the upper
+#: bound, or a larger step), so the bounds may move by that much.
 ERROR_RTOL: dict[str, float] = {"l2": 1e-4, "max": 1e-3}
 #: Absolute floor of the error tolerance.
 ERROR_ATOL = 1e-12
@@ -890,7 +891,7 @@ def _write_tables(
         path = table_path(out, basis)
         spec_keys = [e.key for e in entries if e.basis == basis]
         if full:
-            documents[path] = dumps(_table_document([new[k] for k in spec_keys]))
+            documents[path] = canonical_json(_table_document([new[k] for k in spec_keys]))
             continue
         if not any(e.basis == basis for e in chosen):
             continue  # file untouched
@@ -911,7 +912,7 @@ def _write_tables(
         spec_set = set(spec_keys)
         stale = [rec for rec in existing if record_key(rec) not in spec_set]
         kept += len(stale)
-        documents[path] = dumps(_table_document(merged + stale))
+        documents[path] = canonical_json(_table_document(merged + stale))
     for path, text in documents.items():
         write_atomic(path, text)
         written.append(path)
@@ -1107,7 +1108,7 @@ def compare_tables(
         for key in common_e:
             n += 1
             c, f = amap[key], emap[key]
-            if dumps(c) == dumps(f):
+            if canonical_json(c) == canonical_json(f):
                 identical += 1
                 continue
             diffs += [f"{fname}: {_label(key)}: {d}" for d in _compare_records(c, f)]

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..fitting import fit_spec
 from ..lsq import OpadeFitWarning
 from ..problem import CENTER_MODES, DEFAULT_POINTS, OBJECTIVES, make_spec
-from ..record import dumps, write_atomic
+from ..record import canonical_json, write_atomic
 from ..result import FitResult
 from ..targets import TARGET_NAMES, parse_params
 from .app import app, cli_names
@@ -202,20 +202,20 @@ def fit_cmd(
 
     if center.value == "compare":
         records = [r.to_dict() for r in results.values()]
-        text = dumps(records) if as_json else format_center_comparison(results) + "\n"
+        text = canonical_json(records) if as_json else format_center_comparison(results) + "\n"
         if out is not None:
-            write_atomic(out, dumps(records))
+            write_atomic(out, canonical_json(records))
             typer.echo(f"wrote {out}", err=True)
         typer.echo(text, nl=False)
         return
     result = results[modes[0]]
     record = result.to_dict()
     if out is not None:
-        write_atomic(out, dumps(record))
+        write_atomic(out, canonical_json(record))
         typer.echo(f"wrote {out}", err=True)
     if plot is not None:
         from ..report.plots import save_fit_figure  # matplotlib only when asked
 
         save_fit_figure(record, plot)
         typer.echo(f"wrote {plot}", err=True)
-    typer.echo(dumps(record) if as_json else format_summary(result) + "\n", nl=False)
+    typer.echo(canonical_json(record) if as_json else format_summary(result) + "\n", nl=False)

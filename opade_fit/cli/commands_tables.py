@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from ..record import dumps, write_atomic
+from ..record import canonical_json, write_atomic
 from ..targets import parse_params
 from .app import app
 from .commands_core import Denominator
@@ -174,7 +174,7 @@ def list_cmd(
     _spec, root = _spec_and_tables(None, tables, for_writing=False)
     records = load_entries(root)
     if as_json:
-        typer.echo(dumps(records), nl=False)
+        typer.echo(canonical_json(records), nl=False)
         return
     typer.echo(
         f"{'basis':10s} {'denominator':12s} deg  {'target':32s} {'interval':9s} obj "
@@ -233,7 +233,7 @@ def show_cmd(
         params=parse_params(param),
         tables=root,
     )
-    text = dumps(entry.record) if as_json else format_summary(entry.to_result()) + "\n"
+    text = canonical_json(entry.record) if as_json else format_summary(entry.to_result()) + "\n"
     typer.echo(text, nl=False)
 
 
@@ -269,5 +269,5 @@ def export_cmd(
     else:
         data = export_rational_activations(records, objective=objective.value)
         n = sum(len(v) for v in data.values())
-    write_atomic(out, dumps(data))
+    write_atomic(out, canonical_json(data))
     typer.echo(f"wrote {out} ({n} entries, format {fmt.value})", err=True)
