@@ -1,6 +1,6 @@
 """Polynomial bases f_0, f_1, ... of the numerator and denominator.
 
-Seven families are supported (SPEC §2). Each is defined once by its
+Seven families are supported (docs/spec.md §2). Each is defined once by its
 three-term recurrence, written in the common form
 
     f_0(x) = 1,   f_1(x) = a_0 x + b_0,
@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .errors import UsageError, suggest
+from .errors import UsageError, lookup
 from .limits import MAX_BASES_DEGREE
 
 __all__ = [
@@ -351,12 +351,4 @@ def get_basis(name: str | Basis) -> Basis:
         For an unknown name; the message lists the valid names and suggests
         the closest one.
     """
-    if isinstance(name, Basis):
-        return name
-    key = str(name).strip().lower()
-    if key not in BASES:
-        raise UsageError(
-            f"`basis` must be one of {', '.join(BASIS_NAMES)}; got {name!r}"
-            + suggest(key, BASIS_NAMES)
-        )
-    return BASES[key]
+    return name if isinstance(name, Basis) else lookup(name, BASES, "basis")

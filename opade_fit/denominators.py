@@ -1,5 +1,6 @@
 """Denominators Q(x) of the rational forms: one object per kind, written once.
 
+The contract is docs/spec.md §3 (forms) and §3.1-3.2 (gradients, kinks).
 A rational form is g = P/Q with P(x) = sum_{i=0..k} c_i f_i(x) and a
 denominator built from d_1..d_l (the leading 1 implicit) over the same
 basis f_j (:mod:`opade_fit.bases`). There are three kinds:
@@ -69,8 +70,8 @@ of ``safe`` at their bound 0, and the sign pattern s = +1 of B for
 
 A framework layer
 -----------------
-The forward values and the closed-form gradients (Biswas et al. 2021,
-eqs. 8-10) follow from these pieces; ``table = get_basis(name).recurrence_table(max(k, l))``
+The forward values and the closed-form gradients (docs/spec.md §3.1; OPAU
+paper eqs. 8-10) follow from these pieces; ``table = get_basis(name).recurrence_table(max(k, l))``
 and ``den = get_denominator(kind)``::
 
     f, df = basis_values(x, table, xp=xp, derivatives=True)
@@ -84,15 +85,6 @@ and ``den = get_denominator(kind)``::
 A backward pass multiplies each by the incoming gradient and, for shared or
 per-channel coefficients, sums over the axes the coefficient was broadcast
 along. ``derivatives=False`` suffices when dg/dx is not needed.
-
-References
-----------
-.. [1] A. Molina, P. Schramowski, K. Kersting, "Padé Activation Units:
-   End-to-end Learning of Flexible Activation Functions in Deep Networks",
-   ICLR 2020.
-.. [2] K. Biswas, S. Banerjee, A. K. Pandey, "Orthogonal-Padé Activation
-   Functions: Trainable activation functions for smooth and faster
-   convergence in deep networks", arXiv:2106.09693, 2021.
 """
 
 from __future__ import annotations
@@ -106,7 +98,7 @@ import numpy as np
 import sympy as sp
 
 from .bases import series
-from .errors import UsageError, suggest
+from .errors import lookup
 
 __all__ = [
     "DENOMINATORS",
@@ -354,12 +346,4 @@ def get_denominator(name: str | Denominator) -> Denominator:
         For an unknown name; the message lists the kinds and suggests the
         closest one.
     """
-    if isinstance(name, Denominator):
-        return name
-    key = str(name).strip().lower()
-    if key not in DENOMINATOR_KINDS:
-        raise UsageError(
-            f"`denominator` must be one of {', '.join(DENOMINATORS)}; got {name!r}"
-            + suggest(key, DENOMINATORS)
-        )
-    return DENOMINATOR_KINDS[key]
+    return name if isinstance(name, Denominator) else lookup(name, DENOMINATOR_KINDS, "denominator")

@@ -7,9 +7,12 @@ Library code raises these and never prints or exits; the CLI maps
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
-__all__ = ["FitError", "OpadeError", "UsageError", "suggest"]
+T = TypeVar("T")
+
+__all__ = ["FitError", "OpadeError", "UsageError", "lookup", "suggest"]
 
 
 class OpadeError(Exception):
@@ -45,3 +48,28 @@ def suggest(value: str, valid: Iterable[str]) -> str:
 
     best = [c for c in close if score(c) == score(close[0])]  # ties: name them all
     return f" (did you mean {' or '.join(repr(c) for c in sorted(best))}?)"
+
+
+def lookup(name: object, table: Mapping[str, T], argument: str) -> T:
+    """``table[key]`` for ``key = str(name).strip().lower()``, or a usage error.
+
+    Parameters
+    ----------
+    name : object
+        The name the user gave (case and surrounding blanks are ignored).
+    table : mapping of str
+        Canonical lower-case names to their objects, in the order to list them.
+    argument : str
+        The argument's name, for the message.
+
+    Raises
+    ------
+    UsageError
+        ``"`argument` must be one of a, b, c; got 'x' (did you mean 'a'?)"``.
+    """
+    key = str(name).strip().lower()
+    if key not in table:
+        raise UsageError(
+            f"`{argument}` must be one of {', '.join(table)}; got {name!r}" + suggest(key, table)
+        )
+    return table[key]

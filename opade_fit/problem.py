@@ -6,7 +6,7 @@ turns it into arrays: the grid, target values, weights, basis values and the
 exact linear parametrisation of the numerator that imposes the zero-centring
 constraint.
 
-Zero-centring (SPEC §5)
+Zero-centring (docs/spec.md §5.1)
 -----------------------
 g(0) = 0 iff P(0) = sum_i c_i f_i(0) = 0, with the exact values f_i(0) from
 sympy. The admissible numerators are ``c = N z`` for a free vector z, where

@@ -1,4 +1,4 @@
-"""Target activations f(x): the 13 built-ins and safely parsed expressions (SPEC §4).
+"""Target activations f(x): the 13 built-ins and safely parsed expressions (docs/spec.md §4).
 
 Every target has
 

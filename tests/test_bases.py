@@ -1,4 +1,4 @@
-"""Bases (SPEC §2): the recurrence against three independent oracles, and properties.
+"""Bases (docs/spec.md §2): the recurrence against three independent oracles, and properties.
 
 Oracles: sympy's named polynomials (exact layer), ``scipy.special.eval_*`` and
 ``numpy.polynomial`` (numeric layer). Properties: orthogonality under each
@@ -77,7 +77,7 @@ NUMPY_ORACLE = {
     "legendre": lambda x, n: npp.legendre.legval(x, _unit(n)),
 }
 
-#: f_0(0), ..., f_5(0) from the SPEC §2 table
+#: f_0(0), ..., f_5(0) from the docs/spec.md §2 table
 SPEC_VALUES_AT_ZERO = {
     "monomial": (1, 0, 0, 0, 0, 0),
     "chebyshev1": (1, 0, -1, 0, 1, 0),

@@ -1,4 +1,4 @@
-"""Rational forms (SPEC §3): numeric g, dg/dx and Jacobian against sympy and finite differences.
+"""Rational forms (docs/spec.md §3): g, dg/dx and the Jacobian against sympy and finite differences.
 
 Every basis x denominator is checked at several degrees against the
 lambdified symbolic derivation (:meth:`SymbolicForm.lambdify`) and against

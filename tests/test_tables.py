@@ -267,7 +267,7 @@ def _oracle_basis(basis: str, n: int, x: np.ndarray) -> list[np.ndarray]:
 
 
 def _oracle_g(rec: dict, x: np.ndarray) -> np.ndarray:
-    """g(x) of a record, written out from SPEC §3 with the scipy.special bases."""
+    """g(x) of a record, written out from docs/spec.md §3 with the scipy.special bases."""
     c, d = rec["coefficients"]["numerator"], rec["coefficients"]["denominator"]
     f = _oracle_basis(rec["form"]["basis"], max(len(c) - 1, len(d)), x)
     P = sum(ci * fi for ci, fi in zip(c, f, strict=False))

@@ -1,4 +1,4 @@
-"""Targets (SPEC §4): built-ins vs their own sympy expressions, parameters, safe parser."""
+"""Targets (docs/spec.md §4): built-ins vs their own sympy expressions, parameters, safe parser."""
 
 from __future__ import annotations
 

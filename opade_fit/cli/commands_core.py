@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 Denominator = enum.Enum("Denominator", {d.replace("-", "_"): d for d in DENOMINATORS}, type=str)
-Denominator.__doc__ = "Denominator kinds of SPEC §3 (CLI choice, case-insensitive)."
+Denominator.__doc__ = "Denominator kinds of docs/spec.md §3 (CLI choice, case-insensitive)."
 
 
 # ----------------------------------------------------------------------------- bases
