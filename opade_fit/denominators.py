@@ -171,10 +171,10 @@ class Denominator:
 
     name: str
     formula: str
-    nonnegative_d: bool
-    sign_pattern: bool
-    lp_q_min: float
-    lp_q_min_imposed: bool
+    nonnegative_d: bool = False
+    sign_pattern: bool = False
+    lp_q_min: float = PLAIN_LP_Q_MIN
+    lp_q_min_imposed: bool = True
 
     def inner(self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np) -> Any:
         """The inner sum: ``sum_j d_j f_j``, or ``sum_j |d_j| |f_j|`` for ``safe``.
@@ -305,31 +305,14 @@ class _SafeAbsSum(Denominator):
 
 #: ``safe``: Q = 1 + sum_j |d_j| |f_j(x)| >= 1.
 SAFE: Denominator = _Safe(
-    "safe",
-    "1 + sum_j |d_j| |f_j(x)|",
-    nonnegative_d=True,
-    sign_pattern=False,
-    lp_q_min=1.0,
-    lp_q_min_imposed=False,
+    "safe", "1 + sum_j |d_j| |f_j(x)|", nonnegative_d=True, lp_q_min=1.0, lp_q_min_imposed=False
 )
 #: ``safe-abs-sum``: Q = 1 + |sum_j d_j f_j(x)| >= 1.
 SAFE_ABS_SUM: Denominator = _SafeAbsSum(
-    "safe-abs-sum",
-    "1 + |sum_j d_j f_j(x)|",
-    nonnegative_d=False,
-    sign_pattern=True,
-    lp_q_min=1.0,
-    lp_q_min_imposed=True,
+    "safe-abs-sum", "1 + |sum_j d_j f_j(x)|", sign_pattern=True, lp_q_min=1.0
 )
 #: ``plain``: Q = 1 + sum_j d_j f_j(x) (poles possible).
-PLAIN: Denominator = Denominator(
-    "plain",
-    "1 + sum_j d_j f_j(x)",
-    nonnegative_d=False,
-    sign_pattern=False,
-    lp_q_min=PLAIN_LP_Q_MIN,
-    lp_q_min_imposed=True,
-)
+PLAIN: Denominator = Denominator("plain", "1 + sum_j d_j f_j(x)")
 
 #: Every kind by its name, in the canonical order.
 DENOMINATOR_KINDS: dict[str, Denominator] = {den.name: den for den in (SAFE, SAFE_ABS_SUM, PLAIN)}
@@ -338,12 +321,9 @@ DENOMINATORS: tuple[str, ...] = tuple(DENOMINATOR_KINDS)
 
 
 def get_denominator(name: str | Denominator) -> Denominator:
-    """Look up a denominator kind by name (case-insensitive, surrounding blanks ignored).
+    """The kind named ``name`` (case and blanks ignored), or ``name`` itself if it is one.
 
-    Raises
-    ------
-    UsageError
-        For an unknown name; the message lists the kinds and suggests the
-        closest one.
+    An unknown name is a :class:`~opade_fit.errors.UsageError` listing the kinds
+    (:func:`opade_fit.errors.lookup`).
     """
     return name if isinstance(name, Denominator) else lookup(name, DENOMINATOR_KINDS, "denominator")

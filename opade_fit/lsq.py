@@ -93,18 +93,8 @@ def _solution(
     c: np.ndarray, d: np.ndarray, cost: float, status: int, nfev: int, njev: int, start: str
 ) -> Solution:
     """A least-squares :class:`~opade_fit.solution.Solution` (success: status >= 1)."""
-    return Solution(
-        numerator=c,
-        denominator=d,
-        value=cost,
-        status=status,
-        success=status >= 1,
-        message=MESSAGES[status],
-        method=f"lsq-trf ({start} start)",
-        start=start,
-        iterations=njev,
-        nfev=nfev,
-    )
+    method = f"lsq-trf ({start} start)"
+    return Solution(c, d, cost, status, status >= 1, MESSAGES[status], method, start, njev, nfev)
 
 
 class _Model:

@@ -147,18 +147,10 @@ def _solution(
     certificate: dict[str, Any],
 ) -> Solution:
     """A minimax :class:`~opade_fit.solution.Solution` (value: the dense weighted max error)."""
+    method = f"minimax differential correction + LP certificate (HiGHS), {family}"
+    success = status in SUCCESS_STATUSES
     return Solution(
-        numerator=c,
-        denominator=d,
-        value=level,
-        status=status,
-        success=status in SUCCESS_STATUSES,
-        message=MESSAGES[status],
-        method=f"minimax differential correction + LP certificate (HiGHS), {family}",
-        start=family,
-        iterations=steps,
-        nfev=lps,
-        certificate=certificate,
+        c, d, level, status, success, MESSAGES[status], method, family, steps, lps, certificate
     )
 
 
