@@ -39,3 +39,21 @@ def test_new_file_gets_umask_mode_and_existing_mode_is_kept(tmp_path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert path.read_text() == '{\n  "a": 2\n}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.json"]  # no temp files left
+
+
+def test_to_dict_returns_a_copy():
+    from opade_fit import fit
+
+    result = fit("relu", basis="hermite1", degrees=(3, 2))
+    record = result.to_dict()
+    record["errors"]["fit"]["rms"] = -1.0
+    record["coefficients"]["numerator"][0] = 123.0
+    assert result.to_dict()["errors"]["fit"]["rms"] >= 0.0
+    assert result.to_dict()["coefficients"]["numerator"][0] == result.numerator[0] != 123.0
+
+
+def test_former_record_io_names_are_the_canonical_functions():
+    from opade_fit import record
+
+    assert record.dumps is record.canonical_json
+    assert record.write_json is record.write_canonical_json
