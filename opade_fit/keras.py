@@ -368,6 +368,7 @@ class OPAU(keras.layers.Layer):
             trainable=True,
             autocast=False,
         )
+        self.built = True  # the weights do not depend on the input shape
 
     @classmethod
     def from_record(
@@ -403,21 +404,14 @@ class OPAU(keras.layers.Layer):
         return layer
 
     # -- keras.layers.Layer ------------------------------------------------------------
-    def _check_channels(self, shape: tuple[Any, ...]) -> None:
-        C = self.num_parameters
+    def call(self, inputs: Any) -> Any:
+        """g(x) elementwise; same shape as ``x``, in the layer's compute dtype."""
+        C, shape = self.num_parameters, tuple(inputs.shape)
         if C > 1 and (len(shape) < 1 or (shape[-1] is not None and shape[-1] != C)):
             raise UsageError(
                 f"`x` must have {C} channels in its last axis for num_parameters={C}, "
-                f"got shape {tuple(shape)}"
+                f"got shape {shape}"
             )
-
-    def build(self, input_shape: tuple[Any, ...]) -> None:
-        """Check the channel count (the weights are made in ``__init__``)."""
-        self._check_channels(tuple(input_shape))
-
-    def call(self, inputs: Any) -> Any:
-        """g(x) elementwise; same shape as ``x``, in the layer's compute dtype."""
-        self._check_channels(tuple(inputs.shape))
         out = inputs.dtype
         work = _work_dtype(out)
         g = _rational(
