@@ -326,8 +326,7 @@ class OPAU(keras.layers.Layer):
                 c, d = coefficients
             except (TypeError, ValueError):
                 raise UsageError(
-                    "`coefficients` must be a pair (numerator, denominator), "
-                    f"got {coefficients!r}"
+                    f"`coefficients` must be a pair (numerator, denominator), got {coefficients!r}"
                 ) from None
             self.init_name = "coefficients"
         elif random:

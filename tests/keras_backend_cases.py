@@ -247,7 +247,8 @@ def test_layer_weight_gradients_are_the_summed_pointwise_ones():
             out, _ = layer.stateless_call(trainable, [], jnp.asarray(x))
             return jnp.sum(out)
 
-        gc, gd = (np.asarray(g) for g in jax.grad(loss)([v.value for v in layer.trainable_variables]))
+        values = [v.value for v in layer.trainable_variables]
+        gc, gd = (np.asarray(g) for g in jax.grad(loss)(values))
     else:
         y = layer(x).sum()
         y.backward()
