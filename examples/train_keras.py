@@ -25,10 +25,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from opade_fit.keras import OPAU  # noqa: E402
+from opade_fit.keras import OPAU
 
 SEEDS = (0, 1)
 DATA_SEED = 1234
