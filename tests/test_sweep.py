@@ -21,6 +21,7 @@ from opade_fit.fitting import fit_spec
 from opade_fit.lsq import linearised_matrix
 from opade_fit.problem import build_problem, make_spec
 from opade_fit.sweeps import (
+    COARSE_POINTS,
     RECORDS_FILE,
     SweepEntry,
     condition_numbers,
@@ -112,7 +113,8 @@ def test_unwarmed_corner_equals_a_plain_fit(small):
     _, entries = small
     e = next(e for e in entries if e.degrees == (2, 1) and e.record["form"]["basis"] == "hermite1")
     den = e.record["form"]["denominator"]
-    assert e.record == fit("gelu", basis="hermite1", denominator=den, degrees=(2, 1)).to_dict()
+    spec = make_spec("gelu", basis="hermite1", denominator=den, degrees=(2, 1))
+    assert e.record == fit_spec(spec, coarse_points=COARSE_POINTS).to_dict()
 
 
 def test_nesting_check_reports_a_worse_higher_degree(small):
@@ -158,6 +160,19 @@ def test_extra_start_at_an_exact_solution_is_kept():
     assert res.errors["fit"]["max_abs"] < 1e-12
 
 
+def test_coarse_search_is_validated_finds_exact_forms_and_matches_the_full_search():
+    spec = make_spec("x*x/(1 + abs(x))", basis="monomial", denominator="safe", degrees=(2, 1))
+    for bad in (1, True, 2.5):
+        with pytest.raises(UsageError, match="`coarse_points` must be an integer"):
+            fit_spec(spec, coarse_points=bad)
+    assert fit_spec(spec, coarse_points=101).errors["fit"]["max_abs"] < 1e-12
+    spec = make_spec("gelu", basis="hermite1", denominator="safe-abs-sum", degrees=(5, 4))
+    coarse = fit_spec(spec, coarse_points=1001)
+    assert coarse.record["grid"]["points"] == 4001
+    assert "on 1001 points" in coarse.record["solver"]["method"]
+    assert coarse.errors["fit"]["rms"] <= fit_spec(spec).errors["fit"]["rms"] * 1.01
+
+
 def test_condition_numbers_match_numpy():
     spec = make_spec("gelu", basis="monomial", denominator="safe", degrees=(6, 5))
     A = linearised_matrix(build_problem(spec))
@@ -191,6 +206,15 @@ def test_resume_reuses_records_and_refits_a_torn_line(tmp_path):
     assert [e.record for e in again] == [e.record for e in more]
     entries, skipped = read_entries(tmp_path)
     assert skipped == 1 and len(entries) == 8  # the torn fragment stays on a line of its own
+
+
+def test_a_different_coarse_grid_is_not_reused(tmp_path):
+    kw = dict(degrees="2/1..2/2", bases="legendre", denominators="safe", out=tmp_path)
+    sweep("swish", **kw)
+    calls = []
+    sweep("swish", coarse_points=None, progress=lambda *a: calls.append(a[:2]), **kw)
+    assert calls[0] == (0, 2)
+    assert len(read_entries(tmp_path)[0]) == 4
 
 
 def test_two_workers_give_the_same_records_as_one(small, tmp_path):

@@ -22,6 +22,7 @@ _NAMES = {
     "`jobs`": "`-j/--jobs`",
     "`out`": "`--out`",
     "`objective`": "`--objective`",
+    "`coarse_points`": "`--coarse-points`",
 }
 
 
@@ -123,6 +124,13 @@ def sweep_cmd(
     all_pairs: Annotated[
         bool, typer.Option("--all-pairs", help="Also fit l > k (default: only l <= k).")
     ] = False,
+    coarse_points: Annotated[
+        int,
+        typer.Option(
+            help="Search each fit's starts on this many points, refine the winner on the "
+            "4001-point fit grid (0: search on the fit grid, as opade fit does)."
+        ),
+    ] = 1001,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (>= 1).")] = 1,
     figures: Annotated[
         bool, typer.Option("--figures/--no-figures", help="Draw the PNG figures into --out.")
@@ -142,6 +150,7 @@ def sweep_cmd(
         objective=objective,
         interval=interval,
         all_pairs=all_pairs,
+        coarse_points=coarse_points or None,
         jobs=jobs,
         out=out,
     )
