@@ -31,6 +31,7 @@ __all__ = [
     "pareto_figure",
     "pareto_front",
     "save_sweep_figures",
+    "sweep_section",
 ]
 
 _DEN_STYLE = {"safe": "-", "safe-abs-sum": "--", "plain": ":"}
@@ -243,3 +244,54 @@ def save_sweep_figures(
             save_figure(heatmap_figure(entries, t), out / f"{prefix}heatmap-{_slug(t)}.png")
         )
     return paths
+
+
+def sweep_section(entries: Sequence[SweepEntry], out_dir: str | Path) -> str:
+    """Draw the sweep figures into ``out_dir/figures/`` and return the report's HTML section.
+
+    The section (``id="sweep"``) shows the Pareto and cost figures, the (k, l)
+    heatmaps folded per target, and the smallest RMS per parameter count.
+    """
+    import html
+
+    from ..sweeps import best_per_parameters, failures, nesting_violations
+
+    if not entries:
+        return ""
+    figures = Path(out_dir) / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    paths = save_sweep_figures(entries, figures)
+    esc = html.escape
+
+    def fig(path: Path, alt: str) -> str:
+        rel = f"figures/{path.name}"
+        return (
+            f'<figure><a href="{esc(rel)}"><img src="{esc(rel)}" alt="{esc(alt)}" '
+            f'loading="lazy"></a><figcaption>{esc(alt)}</figcaption></figure>'
+        )
+
+    bad, failed = nesting_violations(entries), failures(entries)
+    parts = [
+        '<section id="sweep"><h2>Degree sweep</h2>',
+        f"<p>{len(entries)} fits of <code>opade sweep</code>. Nesting (no fit worse than the "
+        f"one a degree below): {'holds' if not bad else f'{len(bad)} violation(s)'}; failed "
+        f"or non-finite fits: {len(failed)}.</p>",
+        fig(paths[0], "RMS error vs trainable parameters k + 1 + l, Pareto front per basis"),
+        fig(paths[1], "CPU time per fit and condition number of the linearised LS matrix"),
+    ]
+    for p in paths[2:]:
+        parts.append(f"<details><summary>{esc(p.stem)}</summary>{fig(p, p.stem)}</details>")
+    for target, best in best_per_parameters(entries).items():
+        rows = "".join(
+            f"<tr><td>{e.parameters}</td><td>{esc(e.record['form']['basis'])}/"
+            f"{esc(e.record['form']['denominator'])}</td><td>{e.degrees[0]}/{e.degrees[1]}</td>"
+            f'<td class="num">{e.rms:.3e}</td></tr>'
+            for e in best
+        )
+        parts.append(
+            f"<details><summary>smallest RMS per parameter count: {esc(target)}</summary>"
+            "<table><tr><th>parameters</th><th>form</th><th>degrees</th><th>RMS</th></tr>"
+            f"{rows}</table></details>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
