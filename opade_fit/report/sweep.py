@@ -132,7 +132,7 @@ def heatmap_figure(entries: Sequence[SweepEntry], target: str):
     hi = float(vals.max())
     lo = max(float(vals.min()), hi / 1e12)
     norm = LogNorm(vmin=lo, vmax=hi if hi > lo else lo * 10, clip=True)
-    w = 0.22 * len(ks) + 0.6
+    w = 0.18 * len(ks) + 0.6
     fig, axes = new_figure(
         w * len(bases) + 1.2,
         (0.22 * len(ls) + 0.9) * len(dens) + 0.3,
@@ -204,7 +204,10 @@ def cost_figure(entries: Sequence[SweepEntry]):
     for j, den in enumerate(dens):
         for i, (attr, label) in enumerate(rows):
             ax = axes[i, j]
-            set_log_y(ax)
+            if attr == "cpu_seconds":
+                ax.set_yscale("log")  # often less than a decade: keep the minor labels
+            else:
+                set_log_y(ax)
             ticks: set[int] = set()
             for b in bases:
                 es = by_form.get((b, den))
