@@ -42,7 +42,7 @@ from .denominators import get_denominator
 from .problem import Problem
 from .solution import Solution
 
-__all__ = ["MESSAGES", "OpadeFitWarning", "solve_lsq"]
+__all__ = ["MESSAGES", "OpadeFitWarning", "linearised_matrix", "solve_lsq"]
 
 _EPS = np.finfo(np.float64).eps
 #: Relative tolerances of the nonlinear refinement (multiples of machine epsilon).
@@ -93,7 +93,7 @@ def _solution(
     c: np.ndarray, d: np.ndarray, cost: float, status: int, nfev: int, njev: int, start: str
 ) -> Solution:
     """A least-squares :class:`~opade_fit.solution.Solution` (success: status >= 1)."""
-    method = f"lsq-trf ({start} start)"
+    method = "lsq-trf ({start} start)"
     return Solution(c, d, cost, status, status >= 1, MESSAGES[status], method, start, njev, nfev)
 
 
@@ -177,8 +177,8 @@ class _Model:
         new = 0.5 * float(np.sum(self.residual(snapped) ** 2))
         return (snapped, new) if new <= cost else (theta, cost)
 
-    def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
-        """SK step: min || sqrt(w) (P - f Q) / qprev || with Q linear in d (bounded for safe).
+    def sk_system(self, s: np.ndarray | float, qprev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Matrix A and right-hand side of the SK step ``A theta ~ rhs``: Q linear in d.
 
         ``Q = 1 + sum_j d_j phi_j`` with the rows of
         :meth:`~opade_fit.denominators.Denominator.linear_rows` for the sign
@@ -187,7 +187,11 @@ class _Model:
         sw = self.p.sqrt_w / qprev
         phi = self.rows(self.den.linear_rows(self.p.F, self.l, sign=s))
         A = np.hstack([self.Fn.T, -(self.p.f * phi).T]) * sw[:, None]
-        rhs = self.p.f * sw
+        return A, self.p.f * sw
+
+    def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
+        """SK step: min || sqrt(w) (P - f Q) / qprev || (bounded for safe); :meth:`sk_system`."""
+        A, rhs = self.sk_system(s, qprev)
         scale = np.linalg.norm(A, axis=0)
         scale[scale == 0] = 1.0
         As = A / scale
@@ -264,7 +268,12 @@ def _starts(problem: Problem, m: _Model) -> list[tuple[str, np.ndarray, bool]]:
     return out
 
 
-def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None) -> Solution:
+def solve_lsq(
+    problem: Problem,
+    *,
+    extra_starts: list[np.ndarray] | None = None,
+    only_extra: bool = False,
+) -> Solution:
     """Least-squares fit of ``problem`` (see module docstring).
 
     Parameters
@@ -272,6 +281,8 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
     problem : Problem
     extra_starts : list of ndarray, optional
         Additional starting vectors ``(z, d)`` (e.g. from a neighbouring fit).
+    only_extra : bool, default False
+        Refine only ``extra_starts`` (skip the built-in start set).
 
     Returns
     -------
@@ -287,7 +298,7 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
         return _solution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
     model = _Model(problem)
     staged = form.denominator == "safe-abs-sum"
-    starts = _starts(problem, model)
+    starts = [] if only_extra else _starts(problem, model)
     for i, th in enumerate(extra_starts or ()):
         starts.append((f"extra-{i}", np.asarray(th, dtype=np.float64), False))
     starts = [s for s in starts if np.all(np.isfinite(s[1]))]
@@ -365,3 +376,16 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             stacklevel=2,
         )
     return best
+
+
+def linearised_matrix(problem: Problem) -> np.ndarray:
+    """The matrix of the first linearised (Sanathanan-Koerner) least-squares step.
+
+    ``A = sqrt(w) [f_0 .. f_k | -f * b_1 .. -f * b_l]`` (one row per grid
+    point; b_j = |f_j| for ``safe``, f_j otherwise; numerator columns in the
+    free coefficients z), i.e. the system ``A (z, d) ~ sqrt(w) f`` solved for
+    the first start with Q_prev = 1 and s = +1. Its condition number (after
+    the unit-column scaling the solver applies) measures how well the basis
+    separates the coefficients.
+    """
+    return _Model(problem).sk_system(1.0, np.ones_like(problem.x))[0]

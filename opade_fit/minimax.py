@@ -147,7 +147,7 @@ def _solution(
     certificate: dict[str, Any],
 ) -> Solution:
     """A minimax :class:`~opade_fit.solution.Solution` (value: the dense weighted max error)."""
-    method = f"minimax differential correction + LP certificate (HiGHS), {family}"
+    method = "minimax differential correction + LP certificate (HiGHS), {start}"
     success = status in SUCCESS_STATUSES
     return Solution(
         c, d, level, status, success, MESSAGES[status], method, family, steps, lps, certificate

@@ -36,7 +36,8 @@ class Solution:
     message : str
         Fixed sentence for ``status`` (the solver module's ``MESSAGES``).
     method : str
-        The method and the start or family that won, for the record.
+        The method, with ``{start}`` where the record names the start: the
+        record's ``solver.method`` is ``method.format(start=start)``.
     start : str
         Name of the winning start (least squares) or LP family (minimax).
     iterations : int
@@ -62,7 +63,7 @@ class Solution:
     def solver_block(self) -> dict[str, Any]:
         """The record's ``solver`` object: method, success, status, message, iterations, nfev."""
         return {
-            "method": self.method,
+            "method": self.method.format(start=self.start),
             "success": bool(self.success),
             "status": int(self.status),
             "message": self.message,
