@@ -137,7 +137,7 @@ def test_result_object_fields_match_the_record(hp1):
     assert hp1.message == rec["solver"]["message"]
     assert list(hp1.numerator) == rec["coefficients"]["numerator"]
     assert list(hp1.denominator) == rec["coefficients"]["denominator"]
-    assert hp1.errors is rec["errors"]
+    assert hp1.errors == rec["errors"] and hp1.errors is not rec["errors"]  # to_dict: a copy
     with pytest.raises(dataclasses.FrozenInstanceError):
         hp1.success = False  # type: ignore[misc]
 
