@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from .lsq import MAX_SAFE_D, LsqSolution, OpadeFitWarning
+from .lsq import CHECK_POINTS, MAX_SAFE_D, LsqSolution, OpadeFitWarning, choose
 from .problem import Problem, parse_weight
 from .result import DENSE_POINTS
 
@@ -110,6 +110,12 @@ ROUNDING_FLOOR = 1e3
 TAU_MIN = -100.0
 #: Differential-correction steps keep Q <= TRUST_Q * Q_k at the points (normalisation).
 TRUST_Q = 4.0
+#: Levels within this relative distance (plus the rounding floor) are ties between
+#: families: the check-interval error, then the family order decides (docs/minimax.md).
+LEVEL_TIE_RTOL = 1e-6
+#: ``safe-abs-sum``: the least-squares B counts as 0 at a point where |B| is below
+#: SIGN_RTOL * sum_j |d_j f_j| (its sign there does not make a new pattern).
+SIGN_RTOL = 1e-9
 #: Target relative gap for status 1.
 GAP_TARGET = 1e-2
 
@@ -532,8 +538,9 @@ def solve_minimax(
         pts = s.add_points(s.points0, s.peaks(th, PEAK_FRACTION * s.dense_level(th)))
         pts, th, H, ok = s.descend(pts, fam, th)
         results.append([fam, pts, th, H if ok else np.inf])
-    # best by dense level (ties -> first family)
-    ib = int(np.argmin([r[3] for r in results]))
+    # best by dense level; levels within LEVEL_TIE_RTOL are ties, decided by the max error
+    # on the check interval, then the family order (lsq.choose)
+    ib = _best_family(s, results)
     upper = results[ib][3]
     # certify every family below the best upper bound
     lower = np.inf
@@ -542,8 +549,8 @@ def solve_minimax(
         lb, pts, th = s.certify(pts, fam, th, upper)
         H = s.dense_level(th)
         r[1:] = [pts, th, H]
-        if H < upper:  # certification found a better solution in this family
-            upper, ib = H, i
+        if H < upper * (1 - LEVEL_TIE_RTOL) - s.floor:
+            upper, ib = H, i  # certification found a clearly better solution in this family
         lower = min(lower, lb)
     fam, pts, th, _ = results[ib]
     lower = float(min(lower, upper))
@@ -573,6 +580,20 @@ def solve_minimax(
     return sol, _certificate(lower, upper, s.floor, scope), _solver_block(sol)
 
 
+def _best_family(s: _Solver, results: list) -> int:
+    """Index of the best family result ``[fam, pts, theta, level]`` (see :func:`lsq.choose`)."""
+    a, b = s.problem.spec.check_interval
+    x = np.linspace(a, b, CHECK_POINTS)
+    f = s.problem.spec.target(x)
+    keys = []
+    for _fam, _pts, th, level in results:
+        with np.errstate(all="ignore"):
+            g = s.form.evaluate(x, s.N @ th[: s.nz], th[s.nz :])
+            e = float(np.max(np.abs(g - f)))
+        keys.append((level, e if np.isfinite(e) else np.inf))
+    return choose(keys, [(LEVEL_TIE_RTOL, s.floor), (LEVEL_TIE_RTOL, s.floor)])
+
+
 def _abs_families(s: _Solver, theta0: np.ndarray) -> list[tuple[_Family, np.ndarray]]:
     """Sign patterns for safe-abs-sum, each with the LS start (sign of d chosen to fit)."""
     nz, l = s.nz, s.l
@@ -590,7 +611,13 @@ def _abs_families(s: _Solver, theta0: np.ndarray) -> list[tuple[_Family, np.ndar
         ("B~sign(x)", lambda x: np.where(np.asarray(x) >= 0, 1.0, -1.0)),
     ]
     seen = [np.ones_like(x0), np.where(x0 >= 0, 1.0, -1.0)]
-    if not any(np.array_equal(sgn_ls, p) or np.array_equal(sgn_ls, -p) for p in seen):
+    # the sign of B where it vanishes to rounding is noise: compare the patterns elsewhere
+    sure = np.abs(B0) > SIGN_RTOL * (np.abs(d0) @ np.abs(s.points0.F[1 : l + 1]))
+
+    def same(p: np.ndarray) -> bool:
+        return bool(np.all((sgn_ls == p)[sure]) or np.all((sgn_ls == -p)[sure]))
+
+    if not any(same(p) for p in seen):
         cands.append(("B~lsq", ls_sign))
     out = []
     for name, sign in cands:
