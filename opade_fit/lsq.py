@@ -112,6 +112,9 @@ class LsqSolution:
     nfev: int
     njev: int
     start: str
+    #: The other refined candidates, ``(numerator, denominator, start, cost)`` in the fixed
+    #: start order (the minimax fit of ``safe-abs-sum`` tries their sign patterns of B).
+    alternatives: tuple = ()
 
     @property
     def success(self) -> bool:
@@ -422,20 +425,21 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
         starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64), False))
     starts = [s for s in starts if np.all(np.isfinite(s[2]))]
     screened = []
-    for name, pat, theta0, screen in starts:
+    for i, (name, pat, theta0, screen) in enumerate(starts):
         if screen:
             with np.errstate(all="ignore"):
                 r = _Model(problem, pat).refine(theta0, max_nfev=SCREEN_NFEV)
             if np.isfinite(r.cost):
-                screened.append((r.cost, name, pat, r.x))
+                screened.append((r.cost, i, name, pat, r.x))
     screened.sort(key=lambda t: t[0])  # stable: ties keep the fixed order
     kept = screened[:SCREEN_KEEP]
     if len(screened) > SCREEN_KEEP:
         # the screening costs are still moving: every start near the cut goes on too
         cut = screened[SCREEN_KEEP - 1][0] * (1.0 + SCREEN_MARGIN) + floor
         kept += [s for s in screened[SCREEN_KEEP:] if s[0] <= cut]
+    kept.sort(key=lambda t: t[1])  # back to the fixed start order
     starts = [s for s in starts if not s[3]]
-    starts += [(name, pat, th, True) for _, name, pat, th in kept]
+    starts += [(name, pat, th, True) for _, _, name, pat, th in kept]
     a, b = problem.spec.interval
     full_nfev = MAX_NFEV_PER_COEF * (nz + l + 1)
     cands: list[_Candidate] = []
@@ -489,9 +493,17 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             stacklevel=2,
         )
         return LsqSolution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
-    win = cands[_rank(problem, cands, floor)]
+    iw = _rank(problem, cands, floor)
+    win = cands[iw]
+    alternatives = tuple(
+        (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost)
+        for i, c in enumerate(cands)
+        if i != iw
+    )
     z, d = win.theta[:nz], win.theta[nz:]
-    best = LsqSolution(problem.N @ z, d.copy(), win.cost, win.status, win.nfev, win.njev, win.name)
+    best = LsqSolution(
+        problem.N @ z, d.copy(), win.cost, win.status, win.nfev, win.njev, win.name, alternatives
+    )
     if best.status == 0:
         warnings.warn(
             f"least squares for {form.label()} stopped at the evaluation limit "

@@ -116,6 +116,11 @@ LEVEL_TIE_RTOL = 1e-6
 #: ``safe-abs-sum``: the least-squares B counts as 0 at a point where |B| is below
 #: SIGN_RTOL * sum_j |d_j f_j| (its sign there does not make a new pattern).
 SIGN_RTOL = 1e-9
+#: ``safe-abs-sum``: other least-squares candidates within ALT_MARGIN (relative cost) of
+#: the winner contribute their sign pattern of B as a family.
+ALT_MARGIN = 0.25
+#: ... unless its d is within SAME_D_RTOL (relative norm) of a start already taken.
+SAME_D_RTOL = 1e-6
 #: Target relative gap for status 1.
 GAP_TARGET = 1e-2
 
@@ -531,7 +536,7 @@ def solve_minimax(
     elif den == "plain":
         fams.append((_Family("plain", "plain"), theta0))
     else:
-        fams.extend(_abs_families(s, theta0))
+        fams.extend(_abs_families(s, theta0, lsq_solution))
 
     results = []
     for fam, th in fams:
@@ -594,35 +599,57 @@ def _best_family(s: _Solver, results: list) -> int:
     return choose(keys, [(LEVEL_TIE_RTOL, s.floor), (LEVEL_TIE_RTOL, s.floor)])
 
 
-def _abs_families(s: _Solver, theta0: np.ndarray) -> list[tuple[_Family, np.ndarray]]:
-    """Sign patterns for safe-abs-sum, each with the LS start (sign of d chosen to fit)."""
+def _abs_families(
+    s: _Solver, theta0: np.ndarray, lsq: LsqSolution
+) -> list[tuple[_Family, np.ndarray]]:
+    """Sign patterns for safe-abs-sum, each with a least-squares start (sign of d chosen to fit).
+
+    B >= 0, B ~ sign(x), the pattern of the least-squares fit (``B~lsq``) and the pattern of
+    every other least-squares candidate whose cost is within :data:`ALT_MARGIN` of the
+    winner's (``B~lsq:<start>``, in the fixed start order), each when it is new.
+    """
     nz, l = s.nz, s.l
-    d0 = theta0[nz:]
     x0 = s.points0.x
-    B0 = d0 @ s.points0.F[1 : l + 1]
-    sgn_ls = np.where(B0 >= 0, 1.0, -1.0)
+    F0 = s.points0.F[1 : l + 1]
 
-    def ls_sign(x, d0=d0):
-        b = d0 @ s.form.basis_values(np.atleast_1d(x))[0][1 : l + 1]
-        return np.where(b >= 0, 1.0, -1.0)
+    def pattern_of(d):
+        def sign(x, d=d):
+            b = d @ s.form.basis_values(np.atleast_1d(x))[0][1 : l + 1]
+            return np.where(b >= 0, 1.0, -1.0)
 
+        return sign
+
+    starts = [("B~lsq", theta0)]
+    for c, d, name, cost in lsq.alternatives:
+        if cost <= lsq.cost * (1.0 + ALT_MARGIN):
+            starts.append((f"B~lsq:{name}", np.concatenate([_z_from_c(s.N, c), d])))
     cands = [
-        ("B>=0", lambda x: np.ones_like(np.asarray(x, dtype=np.float64))),
-        ("B~sign(x)", lambda x: np.where(np.asarray(x) >= 0, 1.0, -1.0)),
+        ("B>=0", lambda x: np.ones_like(np.asarray(x, dtype=np.float64)), theta0),
+        ("B~sign(x)", lambda x: np.where(np.asarray(x) >= 0, 1.0, -1.0), theta0),
     ]
-    seen = [np.ones_like(x0), np.where(x0 >= 0, 1.0, -1.0)]
-    # the sign of B where it vanishes to rounding is noise: compare the patterns elsewhere
-    sure = np.abs(B0) > SIGN_RTOL * (np.abs(d0) @ np.abs(s.points0.F[1 : l + 1]))
-
-    def same(p: np.ndarray) -> bool:
-        return bool(np.all((sgn_ls == p)[sure]) or np.all((sgn_ls == -p)[sure]))
-
-    if not any(same(p) for p in seen):
-        cands.append(("B~lsq", ls_sign))
+    fixed = [np.ones_like(x0), np.where(x0 >= 0, 1.0, -1.0)]
+    taken: list[np.ndarray] = []
+    for name, th in starts:
+        d = th[nz:]
+        B = d @ F0
+        sgn = np.where(B >= 0, 1.0, -1.0)
+        # the sign of B where it vanishes to rounding is noise: compare the patterns elsewhere
+        sure = np.abs(B) > SIGN_RTOL * (np.abs(d) @ np.abs(F0))
+        if any(np.all((sgn == p)[sure]) or np.all((sgn == -p)[sure]) for p in fixed):
+            continue
+        # the zeros of B (the kinks of |B|) move continuously with d, and the family's
+        # optimum with them: a start is new unless its d is that of a start already taken
+        scale = max(float(np.linalg.norm(d)), 1e-300)
+        if any(
+            min(np.linalg.norm(d - t), np.linalg.norm(d + t)) <= SAME_D_RTOL * scale for t in taken
+        ):
+            continue
+        taken.append(d)
+        cands.append((name, pattern_of(d), th))
     out = []
-    for name, sign in cands:
-        th = theta0.copy()
-        if np.sum(sign(x0) * B0) < 0:
+    for name, sign, th0 in cands:
+        th = th0.copy()
+        if np.sum(sign(x0) * (th0[nz:] @ F0)) < 0:
             th[nz:] = -th[nz:]
         out.append((_Family(name, "abs", sign), th))
     return out
