@@ -45,9 +45,12 @@ Method
    better incumbent and the iteration resumes).
 
 For ``safe-abs-sum`` the sign patterns searched are, in this order, B >= 0,
-B with the sign of x, and the sign pattern of the least-squares solution
-(when it differs); the lower bound is the minimum over the patterns, so it
-holds only for forms whose B has one of these patterns on the LP points.
+B with the sign of x, the sign pattern of the least-squares solution
+(``B~lsq``) and those of the other least-squares candidates within
+:data:`ALT_MARGIN` of its cost (``B~lsq:<start>``), each when it is new; the
+lower bound is the minimum over the patterns, so it holds only for forms
+whose B has one of these patterns on the LP points. The best family is chosen
+by :func:`~opade_fit.lsq.choose` (levels within :data:`LEVEL_TIE_RTOL` tie).
 
 The certificate reports ``upper_bound`` (the achieved weighted max error on
 the dense grid), ``lower_bound`` and ``gap = (upper - lower) /
@@ -620,8 +623,10 @@ def _abs_families(
         return sign
 
     starts = [("B~lsq", theta0)]
+    # costs below the least-squares rounding floor are all exact fits: ties, whatever the noise
+    floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(s.scale_f, 1.0)) ** 2
     for c, d, name, cost in lsq.alternatives:
-        if cost <= lsq.cost * (1.0 + ALT_MARGIN):
+        if cost <= lsq.cost * (1.0 + ALT_MARGIN) + floor:
             starts.append((f"B~lsq:{name}", np.concatenate([_z_from_c(s.N, c), d])))
     cands = [
         ("B>=0", lambda x: np.ones_like(np.asarray(x, dtype=np.float64)), theta0),

@@ -454,7 +454,7 @@ def test_check_passes_and_reports_a_tampered_entry(tiny, tmp_path):
         "entry not in the spec: hermite1/safe 3/2 gelu on [-3, 3], objective l2, weight normal"
         in err
     )
-    assert re.search(r"hermite1/safe 3/2 tanh .*: g differs by up to \S+ on \[-3, 3\]", err)
+    assert re.search(r"hermite1/safe 3/2 tanh .*: g differs by up to \S+ on \[-5, 5\]", err)
     assert "monomial.json" not in err
 
     doc["entries"][0]["weight"] = "uniform"
@@ -462,6 +462,57 @@ def test_check_passes_and_reports_a_tampered_entry(tiny, tmp_path):
     report = compare_tables(tiny[1], root)
     assert not report.ok
     assert any("errors.fit.rms: committed" in d for d in report.differences)
+
+
+def test_check_notes_labels_and_fails_on_what_users_depend_on(tiny, tmp_path):
+    """A start label / status code is a note; g, errors, bounds and poles are failures."""
+    fresh = json.loads(table_path(tiny[1], "hermite1").read_text())["entries"][0]
+
+    def edited(edit) -> tuple[list[str], list[str]]:
+        rec = json.loads(json.dumps(fresh))
+        edit(rec)
+        return compare_records(rec, fresh)
+
+    def relabel(rec):
+        rec["solver"].update(method="lsq-trf (seeded-3 start)", status=1, success=False)
+
+    fails, notes = edited(relabel)
+    assert fails == [] and len(notes) == 3 and notes[0].startswith("solver.method: committed")
+
+    def better(rec):  # the committed entry was better: the regenerated one is worse
+        rec["errors"]["fit"]["rms"] *= 0.9
+
+    fails, _ = edited(better)
+    assert len(fails) == 1 and fails[0].endswith("(the regenerated entry is worse)")
+
+    def far_out(rec):  # g differs only beyond the fit interval, on the check interval
+        rec["coefficients"]["numerator"][3] += 1e-4
+
+    fails, _ = edited(far_out)
+    assert any(f.startswith("g differs by up to") and "[-5, 5]" in f for f in fails)
+
+    def pole(rec):
+        rec["poles"] = [7.5]
+
+    fails, _ = edited(pole)
+    assert fails == ["poles on [-15, 15]: committed [7.5], regenerated []"]
+
+    def far_pole(rec):
+        rec["poles"] = [40.0]
+
+    fails, notes = edited(far_pole)
+    assert fails == [] and notes == ["poles (outside [-15, 15]): committed [40.0], regenerated []"]
+
+    _spec, root = _copy_tiny(tiny, tmp_path)
+    herm = table_path(root, "hermite1")
+    doc = json.loads(herm.read_text())
+    relabel(doc["entries"][0])
+    herm.write_text(dumps(doc))
+    report = compare_tables(tiny[1], root)
+    assert report.ok and report.identical == 3 and len(report.notes) == 3
+    assert "note: hermite1.json: hermite1/safe 3/2 gelu" in report.text()
+    only = compare_tables(tiny[1], root, keys=[record_key(doc["entries"][1])])
+    assert only.ok and only.entries == 1 and only.notes == ()
 
 
 def test_regenerate_cli_prints_the_time(tiny, tmp_path):
