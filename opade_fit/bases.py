@@ -30,6 +30,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import UsageError, suggest
+from .limits import MAX_BASES_DEGREE
 
 __all__ = ["BASES", "BASIS_NAMES", "Basis", "get_basis"]
 
@@ -170,8 +171,11 @@ ROOT_TRIM = 1e-13
 
 
 def _check_degree(n: int, name: str) -> None:
+    """``n`` is an integer 0 <= n <= MAX_BASES_DEGREE (a fit's degrees are limited earlier)."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise UsageError(f"`{name}` must be an integer >= 0, got {n!r}")
+    if n > MAX_BASES_DEGREE:
+        raise UsageError(f"`{name}` must be at most {MAX_BASES_DEGREE}, got {n!r}")
 
 
 F = Fraction

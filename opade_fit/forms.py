@@ -43,6 +43,7 @@ import sympy as sp
 
 from .bases import Basis, get_basis
 from .errors import UsageError, suggest
+from .limits import MAX_DEGREE
 
 __all__ = [
     "DENOMINATORS",
@@ -84,6 +85,8 @@ def parse_degrees(value: str | tuple[int, int] | list[int]) -> tuple[int, int]:
             raise UsageError(f"`degrees` {rule}; got {value!r}")
     if k < 0 or l < 0:
         raise UsageError(f"`degrees` {rule}; got {value!r}")
+    if k > MAX_DEGREE or l > MAX_DEGREE:
+        raise UsageError(f"`degrees` K and L must be at most {MAX_DEGREE}; got {value!r}")
     return int(k), int(l)
 
 

@@ -12,6 +12,7 @@ import typer
 from ..bases import BASIS_NAMES
 from ..errors import UsageError
 from ..fitting import fit_spec
+from ..lsq import OpadeFitWarning
 from ..problem import CENTER_MODES, DEFAULT_POINTS, OBJECTIVES, make_spec
 from ..record import dumps, write_atomic
 from ..result import FitResult
@@ -195,7 +196,7 @@ def fit_cmd(
         except UsageError as exc:
             raise UsageError(cli_names(str(exc))) from None
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", OpadeFitWarning)  # numpy's stay errors (app.py)
         results = {mode: fit_spec(spec) for mode, spec in specs.items()}
     _warn_to_stderr(caught)
 
