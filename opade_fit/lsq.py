@@ -471,6 +471,16 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
         cands.append(
             _Candidate(name, pat, theta, cost, int(res.status), int(res.nfev), int(res.njev or 0))
         )
+        start = np.clip(theta0, *model.bounds())
+        if start_cost <= floor and not np.array_equal(start, theta):
+            # an exact start (the target is a form of the family) is a candidate of its own:
+            # TRF may leave it by rounding-level steps that grow beyond the fit interval
+            _z0, d0 = model.split(start)
+            if form.denominator != "plain" or not form.poles(d0, (a, b)):
+                cands.append(
+                    # status 1: the gradient is zero to rounding at an exact fit
+                    _Candidate(f"exact {name}", pat, start, start_cost, 1, int(res.nfev), 0)
+                )
     if pattern == "abs" and cands:
         # continue every candidate stopped by STAGE_NFEV whose cost is within
         # STAGE_MARGIN of the best: the cap must not decide between them
