@@ -18,15 +18,22 @@ is on. Coefficients are ``theta = (z, d)`` with the numerator ``c = N z``
      (s = +1, and s = sign(x)), one start per pattern, plus patterns with
      one sign change at each of 11 interior points, screened by a brief
      refinement, together with 12 scattered starts from a fixed seed (the
-     best two are refined fully);
+     best two, and those within :data:`SCREEN_MARGIN` of the second, are
+     refined fully);
    * ``plain``: Q = 1 + B(x), plus the pole-free start d = 0.
 
    Each start is refined by a few SK re-weightings.
 2. **Nonlinear refinement**: :func:`scipy.optimize.least_squares` (trust
    region reflective, analytic Jacobian, Jacobian column scaling) from every
-   start; the best final RMS wins (for ``safe-abs-sum`` every candidate gets
-   :data:`STAGE_NFEV` evaluations and only the best continues). For
-   ``plain``, a result with a real root of Q in the fit interval is rejected.
+   start (for ``safe-abs-sum`` every candidate gets :data:`STAGE_NFEV`
+   evaluations, and those within :data:`STAGE_MARGIN` of the best continue).
+   For ``plain``, a result with a real root of Q in the fit interval is
+   rejected.
+3. **Choice** (:func:`choose`): the lowest cost wins, but costs within
+   :data:`TIE_RTOL` (or below the rounding floor) are ties, decided by the
+   fewer roots of Q on the guard interval (``plain``), the smaller max error
+   on the check interval, the smaller coefficient norm, then the fixed start
+   order -- never by the last bits of the cost.
 
 Everything is deterministic: the scattered starts come from a fixed seed.
 """
