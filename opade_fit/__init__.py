@@ -9,6 +9,7 @@ from .errors import FitError, OpadeError, UsageError
 from .fitting import fit
 from .forms import RationalForm
 from .result import FitResult
+from .sweeps import sweep
 from .tables import get_init
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "__version__",
     "fit",
     "get_init",
+    "sweep",
 ]
