@@ -22,7 +22,7 @@ from .record import SCHEMA_VERSION
 from .result import FitResult, measure_errors, tool_block
 from .targets import Target
 
-__all__ = ["WARM_START_ATOL", "WARM_START_RTOL", "fit", "fit_spec"]
+__all__ = ["POLE_REACH", "WARM_START_ATOL", "WARM_START_RTOL", "fit", "fit_spec"]
 
 #: ``extra_starts``: the best warm-started candidate is kept unless the usual starts
 #: reach a least-squares cost lower by more than this relative (and absolute) margin.
@@ -30,6 +30,9 @@ WARM_START_RTOL = 1e-8
 WARM_START_ATOL = (64 * np.finfo(np.float64).eps) ** 2
 
 _EPS = float(np.finfo(np.float64).eps)
+#: The record's ``poles`` lists the real roots of Q with |x| <= POLE_REACH (units of x);
+#: farther roots (a nearly vanishing leading d_l) are ill-conditioned in float64.
+POLE_REACH = 1e3
 
 
 def fit(
@@ -278,7 +281,7 @@ def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResul
         },
         "solver": solver,
         # every real root of Q (plain only), and those on the check interval
-        "poles": form.poles(d, (-np.inf, np.inf)),
+        "poles": form.poles(d, (-POLE_REACH, POLE_REACH)),
         "poles_in_check": form.poles(d, spec.check_interval),
         "certificate": certificate,
     }
