@@ -52,6 +52,14 @@ def report_cmd(
             "--bases", help="Only these bases (repeat or comma-separate).", show_default=False
         ),
     ] = None,
+    sweep: Annotated[
+        Path | None,
+        typer.Option(
+            "--sweep",
+            help="Also show a degree sweep: the --out folder of `opade sweep`.",
+            show_default=False,
+        ),
+    ] = None,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -71,11 +79,28 @@ def report_cmd(
     if records and tables is not None:
         raise UsageError("give either `--tables DIR` or RECORD.json files, not both")
     sources = list(records) if records else [tables if tables is not None else tables_dir()]
+    entries = None
+    if sweep is not None:
+        from ..sweeps import read_entries
+
+        if not sweep.is_dir():
+            raise UsageError(
+                f"`--sweep` must be the folder of an `opade sweep` run, got {str(sweep)!r}"
+            )
+        entries = read_entries(sweep)[0]
+        if not entries:
+            raise UsageError(f"`--sweep` {str(sweep)!r} holds no sweep records (records.jsonl)")
     recs = read_records(sources)
     if not recs:
         where = ", ".join(str(s) for s in sources)
         raise UsageError(f"`--tables` {where} holds no fit records (regenerate the tables first)")
     index = build_report(
-        recs, out, targets=_split(targets), bases=_split(bases), progress=None, jobs=jobs
+        recs,
+        out,
+        targets=_split(targets),
+        bases=_split(bases),
+        progress=None,
+        jobs=jobs,
+        sweep=entries,
     )
     typer.echo(f"wrote {index}", err=True)

@@ -884,6 +884,7 @@ def build_report(
     progress: bool | None = None,
     jobs: int | None = None,
     on_figure: Callable[[str], None] | None = None,
+    sweep: Sequence[Any] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` and its figures (``out_dir/figures/``) for fit records.
 
@@ -902,6 +903,9 @@ def build_report(
         there are at least :data:`POOL_THRESHOLD` figures, else 1.
     on_figure : callable, optional
         Called with each figure path when it is written.
+    sweep : sequence of SweepEntry, optional
+        Degree-sweep results (:func:`opade_fit.sweeps.read_entries`): adds the
+        "Degree sweep" section with its figures (docs/sweep.md).
 
     Returns
     -------
@@ -938,6 +942,10 @@ def build_report(
     _section_targets(page, records)
     _section_center(page, records)
     _section_published(page, records, targets)
+    if sweep:
+        from .sweep import sweep_section
+
+        page.add(sweep_section(sweep, out))
 
     _run(page.jobs, progress=progress, jobs=jobs, on_figure=on_figure)
 
@@ -950,7 +958,9 @@ def build_report(
             for t in sorted({target_label(r) for r in records}, key=_target_order)
         )
         + '</ul></li><li><a href="#centring">Zero-centring cost</a></li>'
-        '<li><a href="#published">Against the published tables</a></li></ol></nav>'
+        '<li><a href="#published">Against the published tables</a></li>'
+        + ('<li><a href="#sweep">Degree sweep</a></li>' if sweep else "")
+        + "</ol></nav>"
     )
     doc = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
