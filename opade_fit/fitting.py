@@ -10,24 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .errors import UsageError
-from .lsq import solve_lsq
+from .lsq import ROUNDING_FLOOR, TIE_RTOL, LsqSolution, choose, solve_lsq
 from .problem import DEFAULT_POINTS, FitSpec, Problem, build_problem, drop_candidates, make_spec
 from .record import SCHEMA_VERSION
 from .result import FitResult, measure_errors, tool_block
-from .solution import Solution
 from .targets import Target
 
-__all__ = ["WARM_START_ATOL", "WARM_START_RTOL", "fit", "fit_spec"]
+__all__ = ["POLE_REACH", "WARM_START_ATOL", "WARM_START_RTOL", "fit", "fit_spec"]
 
 #: ``extra_starts``: the best warm-started candidate is kept unless the usual starts
 #: reach a least-squares cost lower by more than this relative (and absolute) margin.
 WARM_START_RTOL = 1e-8
 WARM_START_ATOL = (64 * np.finfo(np.float64).eps) ** 2
+
+_EPS = float(np.finfo(np.float64).eps)
+#: The record's ``poles`` lists the real roots of Q with |x| <= POLE_REACH (units of x);
+#: farther roots (a nearly vanishing leading d_l) are ill-conditioned in float64.
+POLE_REACH = 1e3
 
 
 def fit(
@@ -89,7 +94,7 @@ def fit(
     Notes
     -----
     g(x) = P(x) / Q(x), P = sum_i c_i f_i, Q as chosen by ``denominator``
-    (docs/spec.md §3). The least-squares objective is sum_i w_i (g(x_i) - f(x_i))^2
+    (SPEC §3). The least-squares objective is sum_i w_i (g(x_i) - f(x_i))^2
     (+ lambda^2 w_i (g' - f')^2) on the uniform grid, w normalised to sum 1.
 
     References
@@ -119,24 +124,32 @@ def _solve(
     problem: Problem,
     extra_starts: Sequence[np.ndarray] | None = None,
     coarse_points: int | None = None,
-) -> Solution:
-    """Run the solver for the objective (minimax starts from the least-squares fit)."""
+) -> tuple[LsqSolution, dict[str, Any] | None, dict[str, Any]]:
+    """Run the solver for the objective; returns (solution, certificate, solver block)."""
     sol = _usual_starts(problem, coarse_points)
     if extra_starts:
         warm = solve_lsq(problem, extra_starts=list(extra_starts), only_extra=True)
         warm = replace(warm, start=warm.start.replace("extra-", "warm-"))
         # a near-tie goes to the warm start (fixed rule, not the last bits): the result
         # is then never worse than the function the warm start represents
-        if warm.value <= sol.value * (1.0 + WARM_START_RTOL) + WARM_START_ATOL:
+        if warm.cost <= sol.cost * (1.0 + WARM_START_RTOL) + WARM_START_ATOL:
             sol = warm
     if problem.spec.objective == "max":
         from .minimax import solve_minimax  # imported lazily: LP machinery
 
         return solve_minimax(problem, sol)
-    return sol
+    solver = {
+        "method": f"lsq-trf ({sol.start} start)",
+        "success": sol.success,
+        "status": sol.status,
+        "message": sol.message,
+        "iterations": sol.njev,
+        "nfev": sol.nfev,
+    }
+    return sol, None, solver
 
 
-def _usual_starts(problem: Problem, coarse_points: int | None) -> Solution:
+def _usual_starts(problem: Problem, coarse_points: int | None) -> LsqSolution:
     """:func:`solve_lsq` with its own starts, searched on a coarser grid if asked.
 
     With ``coarse_points``, the whole start search runs on that many uniform
@@ -145,19 +158,19 @@ def _usual_starts(problem: Problem, coarse_points: int | None) -> Solution:
     if not coarse_points or coarse_points >= problem.spec.points:
         return solve_lsq(problem)
     coarse = solve_lsq(build_problem(problem.spec.with_(points=coarse_points)))
-    if not np.isfinite(coarse.value) or coarse.start == "forced-zero":
+    if not np.isfinite(coarse.cost) or coarse.start == "forced-zero":
         return solve_lsq(problem)
     z = np.linalg.lstsq(problem.N, coarse.numerator, rcond=None)[0]
     fine = solve_lsq(
         problem, extra_starts=[np.concatenate([z, coarse.denominator])], only_extra=True
     )
-    if not np.isfinite(fine.value):  # pragma: no cover - the coarse solution is finite
+    if not np.isfinite(fine.cost):  # pragma: no cover - the coarse solution is finite
         return solve_lsq(problem)
     return replace(
         fine,
         start=f"{coarse.start} on {coarse_points} points",
         nfev=coarse.nfev + fine.nfev,
-        iterations=coarse.iterations + fine.iterations,
+        njev=coarse.njev + fine.njev,
     )
 
 
@@ -211,18 +224,17 @@ def _fit_spec(
     coarse_points: int | None = None,
 ) -> FitResult:
     if spec.center == "drop-one" and spec.drop is None:
-        # try every admissible dropped coefficient, keep the best (fixed order: ties -> first)
-        best = None
-        for cand in drop_candidates(spec.form):
-            res = _fit_spec(spec.with_(drop=cand))
-            key = _objective_value(res)
-            if best is None or key < best[0]:
-                best = (key, res)
-        if best is None:  # no coefficient can be dropped: identical to general
+        # try every admissible dropped coefficient, keep the best: objective values within
+        # TIE_RTOL are ties, decided by the check-interval max error, then the lowest index
+        results = [_fit_spec(spec.with_(drop=cand)) for cand in drop_candidates(spec.form)]
+        if not results:  # no coefficient can be dropped: identical to general
             return _fit_spec(spec.with_(center="general"))
-        return best[1]
+        keys = [(_objective_value(r), r.errors["check"]["max_abs"]) for r in results]
+        floor = ROUNDING_FLOOR * _EPS
+        return results[choose(keys, [(TIE_RTOL, floor), (TIE_RTOL, floor)])]
     problem = build_problem(spec)
-    return _result(problem, _solve(problem, extra_starts, coarse_points))
+    sol, certificate, solver = _solve(problem, extra_starts, coarse_points)
+    return _result(problem, sol, certificate, solver)
 
 
 def _objective_value(res: FitResult) -> float:
@@ -231,14 +243,13 @@ def _objective_value(res: FitResult) -> float:
     return res.errors["fit"]["rms"]
 
 
-def _result(problem: Problem, sol: Solution) -> FitResult:
+def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResult:
     spec = problem.spec
     form = spec.form
     c = np.asarray(sol.numerator, dtype=np.float64)
     d = np.asarray(sol.denominator, dtype=np.float64)
     c = np.where(c == 0, 0.0, c)  # no negative zeros in JSON
     d = np.where(d == 0, 0.0, d)
-    certificate, solver = sol.certificate, sol.solver_block()
     fit_err = measure_errors(form, spec.target, c, d, spec.interval)
     check_err = measure_errors(form, spec.target, c, d, spec.check_interval)
     if certificate is not None and spec.weight == "uniform":
@@ -269,7 +280,9 @@ def _result(problem: Problem, sol: Solution) -> FitResult:
             "check": {"interval": list(spec.check_interval), **check_err},
         },
         "solver": solver,
-        "poles": form.poles(d, spec.check_interval),
+        # every real root of Q (plain only), and those on the check interval
+        "poles": form.poles(d, (-POLE_REACH, POLE_REACH)),
+        "poles_in_check": form.poles(d, spec.check_interval),
         "certificate": certificate,
     }
     return FitResult(

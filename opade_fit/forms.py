@@ -1,4 +1,4 @@
-"""Rational forms g(x) = P(x) / Q(x) over a polynomial basis (docs/spec.md §3).
+"""Rational forms g(x) = P(x) / Q(x) over a polynomial basis (SPEC §3).
 
 Coefficient convention (used everywhere in opade-fit): the numerator is
 ``c_0..c_k`` (k + 1 values) and the denominator ``d_1..d_l`` (l values, the
@@ -6,15 +6,21 @@ leading 1 of Q is implicit), both in increasing degree.
 
     P(x) = sum_{i=0..k} c_i f_i(x)
 
-The denominator kinds (``safe``, ``safe-abs-sum``, ``plain``), Q and its
-derivatives are defined once, in :mod:`opade_fit.denominators`. Gradients
-(Biswas et al. 2021, eqs. 8-10)::
+=================  ====================================================
+denominator        Q(x)
+=================  ====================================================
+``safe``           1 + sum_j |d_j| |f_j(x)|   (safe PAU / safe OPAU)
+``safe-abs-sum``   1 + |sum_j d_j f_j(x)|
+``plain``          1 + sum_j d_j f_j(x)       (poles possible)
+=================  ====================================================
+
+Gradients, with sgn the sign function (Biswas et al. 2021, eqs. 8-10)::
 
     dg/dx   = P'/Q - P Q'/Q^2
     dg/dc_i = f_i / Q
-    dg/dd_j = -(dQ/dd_j) P / Q^2
-
-with sgn(0) = 0 at the kinks of |.|.
+    dg/dd_j = -sgn(d_j) |f_j| P / Q^2        (safe)
+            = -sgn(B) f_j P / Q^2            (safe-abs-sum, B = sum_j d_j f_j)
+            = -f_j P / Q^2                   (plain)
 
 References
 ----------
@@ -35,9 +41,8 @@ from typing import NamedTuple
 import numpy as np
 import sympy as sp
 
-from .bases import Basis, get_basis, series
-from .denominators import DENOMINATORS, SAFE, Denominator, get_denominator
-from .errors import UsageError
+from .bases import Basis, get_basis
+from .errors import UsageError, suggest
 from .limits import MAX_DEGREE
 
 __all__ = [
@@ -47,6 +52,11 @@ __all__ = [
     "SymbolicForm",
     "parse_degrees",
 ]
+
+DENOMINATORS: tuple[str, ...] = ("safe", "safe-abs-sum", "plain")
+#: ``safe-abs-sum``: |B| <= B_ZERO_RTOL * sum_j |d_j f_j| counts as B = 0 (a kink of
+#: |B|), where Q' is the right-hand derivative |B'| rather than sign(rounding noise) * B'.
+B_ZERO_RTOL = 64 * np.finfo(np.float64).eps
 
 
 def parse_degrees(value: str | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -114,7 +124,13 @@ class RationalForm:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "basis", get_basis(self.basis).name)
-        object.__setattr__(self, "denominator", get_denominator(self.denominator).name)
+        den = str(self.denominator).strip().lower()
+        if den not in DENOMINATORS:
+            raise UsageError(
+                f"`denominator` must be one of {', '.join(DENOMINATORS)}; got "
+                f"{self.denominator!r}" + suggest(den, DENOMINATORS)
+            )
+        object.__setattr__(self, "denominator", den)
         object.__setattr__(self, "degrees", parse_degrees(self.degrees))
 
     # -- shape ---------------------------------------------------------------
@@ -137,11 +153,6 @@ class RationalForm:
     def basis_object(self) -> Basis:
         """The :class:`~opade_fit.bases.Basis` instance."""
         return get_basis(self.basis)
-
-    @property
-    def denominator_object(self) -> Denominator:
-        """The :class:`~opade_fit.denominators.Denominator` of the kind."""
-        return get_denominator(self.denominator)
 
     def label(self) -> str:
         """Short human label, e.g. ``"hermite1/safe (5/4)"``."""
@@ -199,8 +210,27 @@ class RationalForm:
         """
         c, d = self._coefficients(numerator, denominator)
         F, dF = self.basis_values(x) if values is None else values
-        den = self.denominator_object
-        return Parts(series(F, c), series(dF, c), den.q(F, d), den.dq_dx(F, dF, d), den.inner(F, d))
+        k, l = self.k, self.l
+        P = np.tensordot(c, F[: k + 1], axes=1)
+        dP = np.tensordot(c, dF[: k + 1], axes=1)
+        Fd, dFd = F[1 : l + 1], dF[1 : l + 1]
+        if self.denominator == "safe":
+            B = np.tensordot(np.abs(d), np.abs(Fd), axes=1)
+            Q = 1.0 + B
+            dQ = np.tensordot(np.abs(d), np.sign(Fd) * dFd, axes=1)
+        elif self.denominator == "safe-abs-sum":
+            B = np.tensordot(d, Fd, axes=1)
+            Q = 1.0 + np.abs(B)
+            dB = np.tensordot(d, dFd, axes=1)
+            # where B vanishes to rounding (minimax puts zeros of B on grid points), its
+            # sign is noise: use the right-hand derivative of |B| there, |B'|
+            zero = np.abs(B) <= B_ZERO_RTOL * np.tensordot(np.abs(d), np.abs(Fd), axes=1)
+            dQ = np.where(zero, np.abs(dB), np.sign(B) * dB)
+        else:
+            B = np.tensordot(d, Fd, axes=1)
+            Q = 1.0 + B
+            dQ = np.tensordot(d, dFd, axes=1)
+        return Parts(P, dP, Q, dQ, B)
 
     def evaluate(self, x: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         """g(x) = P(x) / Q(x), vectorised over x (float64)."""
@@ -234,11 +264,18 @@ class RationalForm:
         c, d = self._coefficients(numerator, denominator)
         F, dF = self.basis_values(x) if values is None else values
         p = self.parts(x, c, d, values=(F, dF))
+        k, l = self.k, self.l
+        Fd = F[1 : l + 1]
         inv_q = 1.0 / p.Q
-        dc = F[: self.k + 1] * inv_q
+        dc = F[: k + 1] * inv_q
         factor = -p.P * inv_q**2
-        dd = [dq * factor for dq in self.denominator_object.dq_dd(F, d)]
-        return np.concatenate([dc, np.reshape(dd, (self.l, *dc.shape[1:]))], axis=0).T
+        if self.denominator == "safe":
+            dd = np.sign(d)[:, None] * np.abs(Fd) * factor
+        elif self.denominator == "safe-abs-sum":
+            dd = np.sign(p.B) * Fd * factor
+        else:
+            dd = Fd * factor
+        return np.concatenate([dc, dd], axis=0).T
 
     # -- poles -------------------------------------------------------------------------
     def poles(self, denominator: np.ndarray, interval: tuple[float, float]) -> list[float]:
@@ -270,8 +307,8 @@ class RationalForm:
         for r in cand:
             xr = np.array([r.real])
             F, _ = self.basis_object.evaluate(xr, self.l)
-            q = float(self.denominator_object.q(F, d)[0])
-            size = float(SAFE.q(F, d)[0])  # 1 + sum_j |d_j f_j|: the size of Q's terms
+            q = 1.0 + float(d @ F[1:, 0])
+            size = 1.0 + float(np.abs(d) @ np.abs(F[1:, 0]))
             if abs(r.imag) <= 1e-9 * max(1.0, abs(r)) or abs(q) <= 1e-7 * size:
                 real.append(float(r.real))
         return sorted(real)
@@ -323,8 +360,14 @@ def _symbolic(basis: str, denominator: str, degrees: tuple[int, int]) -> Symboli
     polys = [p.subs(sp.Symbol("x", real=True), x) for p in polys]
     c = tuple(sp.Symbol(f"c{i}", real=True) for i in range(k + 1))
     d = tuple(sp.Symbol(f"d{j}", real=True) for j in range(1, l + 1))
-    P = sp.sympify(series(polys, c))
-    Q = form.denominator_object.sympy(polys, d)
+    P = sum((ci * polys[i] for i, ci in enumerate(c)), sp.Integer(0))
+    terms = [dj * polys[j] for j, dj in enumerate(d, start=1)]
+    if denominator == "safe":
+        Q = 1 + sum((sp.Abs(dj) * sp.Abs(polys[j]) for j, dj in enumerate(d, start=1)), 0)
+    elif denominator == "safe-abs-sum":
+        Q = 1 + sp.Abs(sum(terms, sp.Integer(0)))
+    else:
+        Q = 1 + sum(terms, sp.Integer(0))
     g = P / Q
     return SymbolicForm(
         form=form,
@@ -332,7 +375,7 @@ def _symbolic(basis: str, denominator: str, degrees: tuple[int, int]) -> Symboli
         c=c,
         d=d,
         P=P,
-        Q=Q,
+        Q=sp.sympify(Q),
         g=g,
         dg_dx=sp.diff(g, x),
         dg_dc=tuple(sp.diff(g, ci) for ci in c),

@@ -18,15 +18,22 @@ is on. Coefficients are ``theta = (z, d)`` with the numerator ``c = N z``
      (s = +1, and s = sign(x)), one start per pattern, plus patterns with
      one sign change at each of 11 interior points, screened by a brief
      refinement, together with 12 scattered starts from a fixed seed (the
-     best two are refined fully);
+     best two, and those within :data:`SCREEN_MARGIN` of the second, are
+     refined fully);
    * ``plain``: Q = 1 + B(x), plus the pole-free start d = 0.
 
    Each start is refined by a few SK re-weightings.
 2. **Nonlinear refinement**: :func:`scipy.optimize.least_squares` (trust
    region reflective, analytic Jacobian, Jacobian column scaling) from every
-   start; the best final RMS wins (for ``safe-abs-sum`` every candidate gets
-   :data:`STAGE_NFEV` evaluations and only the best continues). For
-   ``plain``, a result with a real root of Q in the fit interval is rejected.
+   start (for ``safe-abs-sum`` every candidate gets :data:`STAGE_NFEV`
+   evaluations, and those within :data:`STAGE_MARGIN` of the best continue).
+   For ``plain``, a result with a real root of Q in the fit interval is
+   rejected.
+3. **Choice** (:func:`choose`): the lowest cost wins, but costs within
+   :data:`TIE_RTOL` (or below the rounding floor) are ties, decided by the
+   fewer roots of Q on the guard interval (``plain``), the smaller max error
+   on the check interval, the smaller coefficient norm, then the fixed start
+   order -- never by the last bits of the cost.
 
 Everything is deterministic: the scattered starts come from a fixed seed.
 """
@@ -34,15 +41,22 @@ Everything is deterministic: the scattered starts come from a fixed seed.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares, lsq_linear
 
-from .denominators import get_denominator
 from .problem import Problem
-from .solution import Solution
 
-__all__ = ["MESSAGES", "OpadeFitWarning", "linearised_matrix", "solve_lsq"]
+__all__ = [
+    "LsqSolution",
+    "OpadeFitWarning",
+    "choose",
+    "guard_interval",
+    "linearised_matrix",
+    "solve_lsq",
+]
 
 _EPS = np.finfo(np.float64).eps
 #: Relative tolerances of the nonlinear refinement (multiples of machine epsilon).
@@ -57,8 +71,6 @@ MAX_SAFE_D = 1e4
 SNAP = 1e-12
 #: Sanathanan-Koerner re-weightings per start.
 SK_ITERATIONS = 4
-#: ``plain``: a linearised start with Q <= SK_Q_MIN somewhere crossed a pole; re-weighting stops.
-SK_Q_MIN = 0.05
 #: Maximum function evaluations per refinement, per free coefficient.
 MAX_NFEV_PER_COEF = 60
 #: safe-abs-sum: interior points where a one-sign-change pattern of B is tried.
@@ -70,8 +82,22 @@ RANDOM_SEED = 20211
 STAGE_NFEV = 120
 #: Function evaluations of the brief refinement that screens those extra starts ...
 SCREEN_NFEV = 15
-#: ... and how many of them are then refined fully.
+#: ... and how many of them are then refined fully, at least: every screened start whose
+#: cost is within SCREEN_MARGIN (relative) of the SCREEN_KEEP-th best is refined too, so
+#: a rounding-level change of the screening costs cannot move the cut.
 SCREEN_KEEP = 2
+SCREEN_MARGIN = 0.25
+#: safe-abs-sum: every candidate stopped by STAGE_NFEV whose cost is within STAGE_MARGIN
+#: (relative) of the best candidate continues to the full budget.
+STAGE_MARGIN = 0.25
+#: Candidate costs within TIE_RTOL (relative) of each other are ties, decided by the next
+#: key (docs/fitting.md "Choosing among candidates"): rounding moves a converged cost by
+#: ~1e-12 relative, distinct local minima are much further apart.
+TIE_RTOL = 1e-6
+#: Costs below 0.5 * (ROUNDING_FLOOR * eps * max|f|)^2 are rounding noise (exact fits).
+ROUNDING_FLOOR = 1e3
+#: Points of the check-interval grid on which tied candidates are compared.
+CHECK_POINTS = 2001
 
 #: Fixed messages for the status codes reported in the record.
 MESSAGES = {
@@ -89,49 +115,68 @@ class OpadeFitWarning(UserWarning):
     """A fit did not converge or hit a limit; details are in the record's ``solver``."""
 
 
-def _solution(
-    c: np.ndarray, d: np.ndarray, cost: float, status: int, nfev: int, njev: int, start: str
-) -> Solution:
-    """A least-squares :class:`~opade_fit.solution.Solution` (success: status >= 1)."""
-    method = "lsq-trf ({start} start)"
-    return Solution(c, d, cost, status, status >= 1, MESSAGES[status], method, start, njev, nfev)
+@dataclass(frozen=True)
+class LsqSolution:
+    """Coefficients and solver diagnostics of one least-squares fit."""
+
+    numerator: np.ndarray
+    denominator: np.ndarray
+    cost: float
+    status: int
+    nfev: int
+    njev: int
+    start: str
+    #: The other refined candidates, ``(numerator, denominator, start, cost)`` in the fixed
+    #: start order (the minimax fit of ``safe-abs-sum`` tries their sign patterns of B).
+    alternatives: tuple = ()
+
+    @property
+    def success(self) -> bool:
+        return self.status >= 1
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.status]
 
 
 class _Model:
-    """Residual and Jacobian of the (weighted) fit.
+    """Residual and Jacobian of the (weighted) fit for one sign convention of Q."""
 
-    Q and its derivatives come from the form's
-    :class:`~opade_fit.denominators.Denominator` with the one-sided signs
-    (sgn(0) = +1 for d_j at the bound 0 of ``safe`` and for B of
-    ``safe-abs-sum``), the side the optimiser stays on.
-    """
-
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, pattern: str):
         self.p = problem
         self.form = problem.form
-        self.den = get_denominator(self.form.denominator)
         self.k, self.l = self.form.degrees
+        self.pattern = pattern  # "safe", "abs", "plain"
         self.lam = problem.spec.derivative_weight
         self.nz = problem.N.shape[1]
         self.Fn = problem.N.T @ problem.F[: self.k + 1]  # numerator columns in z
         self.dFn = problem.N.T @ problem.dF[: self.k + 1]
+        self.Fd = problem.F[1 : self.l + 1]
+        self.dFd = problem.dF[1 : self.l + 1]
+        if pattern == "safe":
+            self.Fd_eff = np.abs(self.Fd)
+            self.dFd_eff = np.sign(self.Fd) * self.dFd
+        else:
+            self.Fd_eff, self.dFd_eff = self.Fd, self.dFd
 
     def split(self, theta):
         return theta[: self.nz], theta[self.nz :]
 
     def pieces(self, theta):
         z, d = self.split(theta)
-        F, dF = self.p.F, self.p.dF
-        Q = self.den.q(F, d)
-        dQ = self.den.dq_dx(F, dF, d, one_sided=True)
-        return z @ self.Fn, z @ self.dFn, Q, dQ
-
-    def rows(self, per_degree: list[np.ndarray]) -> np.ndarray:
-        """Stack l per-degree arrays into shape (l, m)."""
-        return np.reshape(per_degree, (self.l, self.p.x.size))
+        P = z @ self.Fn
+        dP = z @ self.dFn
+        B = d @ self.Fd_eff
+        dB = d @ self.dFd_eff
+        if self.pattern == "abs":
+            s = np.where(B >= 0, 1.0, -1.0)
+            Q, dQ, sa = 1.0 + s * B, s * dB, s
+        else:
+            Q, dQ, sa = 1.0 + B, dB, 1.0
+        return P, dP, Q, dQ, sa
 
     def residual(self, theta):
-        P, dP, Q, dQ = self.pieces(theta)
+        P, dP, Q, dQ, _ = self.pieces(theta)
         sw = self.p.sqrt_w
         r = sw * (P / Q - self.p.f)
         if self.lam:
@@ -140,16 +185,15 @@ class _Model:
         return r
 
     def jacobian(self, theta):
-        P, dP, Q, dQ = self.pieces(theta)
-        d = self.split(theta)[1]
+        P, dP, Q, dQ, sa = self.pieces(theta)
         sw = self.p.sqrt_w
         iq = 1.0 / Q
-        a = self.rows(self.den.dq_dd(self.p.F, d, one_sided=True))
+        a = sa * self.Fd_eff  # dQ/dd_j
         Jz = (self.Fn * iq).T
         Jd = (-(P * iq**2) * a).T
         J = np.hstack([Jz, Jd]) * sw[:, None]
         if self.lam:
-            b = self.rows(self.den.dq_dx_dd(self.p.F, self.p.dF, d, one_sided=True))
+            b = sa * self.dFd_eff  # dQ'/dd_j
             dJz = (self.dFn * iq - self.Fn * dQ * iq**2).T
             dJd = (-dP * a * iq**2 - P * b * iq**2 + 2 * P * dQ * a * iq**3).T
             J = np.vstack([J, self.lam * sw[:, None] * np.hstack([dJz, dJd])])
@@ -158,7 +202,7 @@ class _Model:
     def bounds(self):
         lo = np.full(self.nz + self.l, -np.inf)
         hi = np.full(self.nz + self.l, np.inf)
-        if self.den.nonnegative_d:
+        if self.pattern == "safe":
             lo[self.nz :] = 0.0
             hi[self.nz :] = MAX_SAFE_D
         return lo, hi
@@ -178,19 +222,13 @@ class _Model:
         return (snapped, new) if new <= cost else (theta, cost)
 
     def sk_system(self, s: np.ndarray | float, qprev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Matrix A and right-hand side of the SK step ``A theta ~ rhs``: Q linear in d.
-
-        ``Q = 1 + sum_j d_j phi_j`` with the rows of
-        :meth:`~opade_fit.denominators.Denominator.linear_rows` for the sign
-        pattern ``s`` (1 for ``safe``/``plain``; 0 drops Q: the polynomial start).
-        """
+        """Matrix A and right-hand side of the SK step: A theta ~ rhs."""
         sw = self.p.sqrt_w / qprev
-        phi = self.rows(self.den.linear_rows(self.p.F, self.l, sign=s))
-        A = np.hstack([self.Fn.T, -(self.p.f * phi).T]) * sw[:, None]
+        A = np.hstack([self.Fn.T, -(self.p.f * s * self.Fd_eff).T]) * sw[:, None]
         return A, self.p.f * sw
 
     def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
-        """SK step: min || sqrt(w) (P - f Q) / qprev || (bounded for safe); :meth:`sk_system`."""
+        """SK step: min || sqrt(w) (P - f (1 + s*B)) / qprev || (bounded for safe)."""
         A, rhs = self.sk_system(s, qprev)
         scale = np.linalg.norm(A, axis=0)
         scale[scale == 0] = 1.0
@@ -210,8 +248,8 @@ class _Model:
         theta = np.zeros(self.nz + self.l)
         for _ in range(SK_ITERATIONS):
             theta = self.linearised(s, qprev)
-            Q = self.pieces(theta)[2]
-            if np.any(Q <= SK_Q_MIN):  # plain: linearisation crossed a pole; stop re-weighting
+            _, _, Q, _, _ = self.pieces(theta)
+            if np.any(Q <= 0.05):  # plain: linearisation crossed a pole; stop re-weighting
                 break
             qprev = Q
         return theta
@@ -233,8 +271,8 @@ class _Model:
         )
 
 
-def _starts(problem: Problem, m: _Model) -> list[tuple[str, np.ndarray, bool]]:
-    """(name, start theta, screened) in a fixed order.
+def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray, bool]]:
+    """(name, pattern, start theta, screened) in a fixed order.
 
     ``screened`` starts are first refined briefly and only the best
     :data:`SCREEN_KEEP` of them are refined fully.
@@ -242,30 +280,138 @@ def _starts(problem: Problem, m: _Model) -> list[tuple[str, np.ndarray, bool]]:
     den = problem.form.denominator
     out = []
     if den == "safe":
-        out.append(("sk-safe", m.start(1.0), False))
+        m = _Model(problem, "safe")
+        out.append(("sk-safe", "safe", m.start(1.0), False))
     elif den == "safe-abs-sum":
+        m = _Model(problem, "abs")
         x = problem.x
-        out.append(("sk-B>=0", m.start(1.0), False))
-        out.append(("sk-B~sign(x)", m.start(np.where(x >= 0, 1.0, -1.0)), False))
+        out.append(("sk-B>=0", "abs", m.start(1.0), False))
+        out.append(("sk-B~sign(x)", "abs", m.start(np.where(x >= 0, 1.0, -1.0)), False))
         # B changing sign once at t: the kink of |B| can sit anywhere, and the
         # optimum for some bases/targets puts it away from 0
         a, b = problem.spec.interval
         for t in np.linspace(a, b, SIGN_CHANGES + 2)[1:-1]:
             if t != 0.0:
                 s = np.where(x >= t, 1.0, -1.0)
-                out.append((f"sk-B~sign(x-{t:g})", m.start(s), True))
+                out.append((f"sk-B~sign(x-{t:g})", "abs", m.start(s), True))
         # B with several sign changes is reached from scattered starts; a fixed
         # seed keeps the fit deterministic
         rng = np.random.default_rng(RANDOM_SEED)
         for i in range(RANDOM_STARTS):
             th = rng.standard_normal(m.nz + m.l) * 10.0 ** rng.uniform(-2, 1)
-            out.append((f"seeded-{i}", th, True))
+            out.append((f"seeded-{i}", "abs", th, True))
     else:
-        out.append(("sk-plain", m.start(1.0), False))
+        m = _Model(problem, "plain")
+        out.append(("sk-plain", "plain", m.start(1.0), False))
         zero = np.zeros(m.nz + m.l)
         zero[: m.nz] = m.linearised(0.0, np.ones_like(problem.x))[: m.nz]
-        out.append(("polynomial", zero, False))
+        out.append(("polynomial", "plain", zero, False))
     return out
+
+
+def choose(keys: Sequence[Sequence[float]], tolerances: Sequence[tuple[float, float]]) -> int:
+    """Index of the best candidate: lexicographic keys, each compared with a tolerance.
+
+    Candidate i ties with the best on key j when ``key_ij <= m_j + rtol_j *
+    |m_j| + atol_j``, m_j the smallest key j among the candidates still tied;
+    the first key that separates them decides, and candidates tied on every key
+    go by their fixed order (the lowest index). So a difference at rounding
+    level (another BLAS kernel or SIMD path) never decides, unlike ``argmin``.
+
+    Parameters
+    ----------
+    keys : sequence of sequences of float
+        One row per candidate, most important key first (smaller is better;
+        non-finite keys lose).
+    tolerances : sequence of (rtol, atol)
+        One pair per key.
+
+    Returns
+    -------
+    int
+        The chosen row.
+    """
+    if not keys:
+        raise ValueError("no candidates to choose from")
+    alive = list(range(len(keys)))
+    for j, (rtol, atol) in enumerate(tolerances):
+        vals = [float(keys[i][j]) for i in alive]
+        finite = [v for v in vals if np.isfinite(v)]
+        if not finite:
+            continue
+        m = min(finite)
+        lim = m + rtol * abs(m) + atol
+        alive = [i for i, v in zip(alive, vals, strict=True) if np.isfinite(v) and v <= lim]
+        if len(alive) == 1:
+            break
+    return alive[0]
+
+
+@dataclass
+class _Candidate:
+    """A refined start: the pieces :func:`choose` ranks it by."""
+
+    name: str
+    pattern: str
+    theta: np.ndarray
+    cost: float
+    status: int
+    nfev: int
+    njev: int
+
+
+def _check_error(problem: Problem, theta: np.ndarray) -> float:
+    """max |g - f| on :data:`CHECK_POINTS` points of the check interval (inf at a pole)."""
+    a, b = problem.spec.check_interval
+    x = np.linspace(a, b, CHECK_POINTS)
+    nz = problem.N.shape[1]
+    with np.errstate(all="ignore"):
+        g = problem.form.evaluate(x, problem.N @ theta[:nz], theta[nz:])
+        v = float(np.max(np.abs(g - problem.spec.target(x))))
+    return v if np.isfinite(v) else np.inf
+
+
+def _guard_poles(problem: Problem, d: np.ndarray) -> int:
+    """plain: number of real roots of Q on the guard interval (see :func:`guard_interval`)."""
+    if problem.form.denominator != "plain":
+        return 0
+    return len(problem.form.poles(d, guard_interval(problem.spec.check_interval)))
+
+
+def guard_interval(check_interval: tuple[float, float]) -> tuple[float, float]:
+    """The check interval widened by its own length on each side: [a - L, b + L], L = b - a.
+
+    ``plain`` fits prefer candidates without a root of Q there, and a
+    ``plain`` init-table entry must have none there (docs/tables.md).
+    """
+    a, b = check_interval
+    length = b - a
+    return (a - length, b + length)
+
+
+def _rank(problem: Problem, cands: list[_Candidate], floor: float) -> int:
+    """The winner among refined candidates (:func:`choose` with the lsq keys).
+
+    Keys, in order: the cost (ties within :data:`TIE_RTOL`, or both below the
+    rounding floor), plain only: the number of roots of Q on the guard
+    interval, the max error on the check interval (ties within
+    :data:`TIE_RTOL` + the floor), the coefficient norm (within
+    :data:`TIE_RTOL`), then the fixed start order.
+    """
+    keys = []
+    for c in cands:
+        z, d = c.theta[: problem.N.shape[1]], c.theta[problem.N.shape[1] :]
+        keys.append(
+            (
+                c.cost,
+                float(_guard_poles(problem, d)),
+                _check_error(problem, c.theta),
+                float(np.linalg.norm(np.concatenate([problem.N @ z, d]))),
+            )
+        )
+    rounding = np.sqrt(2.0 * floor)
+    tols = [(TIE_RTOL, floor), (0.0, 0.0), (TIE_RTOL, rounding), (TIE_RTOL, 0.0)]
+    return choose(keys, tols)
 
 
 def solve_lsq(
@@ -273,7 +419,7 @@ def solve_lsq(
     *,
     extra_starts: list[np.ndarray] | None = None,
     only_extra: bool = False,
-) -> Solution:
+) -> LsqSolution:
     """Least-squares fit of ``problem`` (see module docstring).
 
     Parameters
@@ -286,52 +432,58 @@ def solve_lsq(
 
     Returns
     -------
-    Solution
-        ``value`` is the cost 0.5 * sum of squared residuals. Never NaN/inf:
-        candidates with non-finite cost are discarded; if none is finite the
-        zero function is returned with status 0 and a warning.
+    LsqSolution
+        Never NaN/inf: candidates with non-finite cost are discarded; if none
+        is finite the zero function is returned with status 0 and a warning.
     """
     form = problem.form
     k, l = form.degrees
     nz = problem.N.shape[1]
     if nz == 0:  # all-zero centring with every f_i(0) != 0 (Laguerre): g = 0
-        return _solution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
-    model = _Model(problem)
-    staged = form.denominator == "safe-abs-sum"
-    starts = [] if only_extra else _starts(problem, model)
+        return LsqSolution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
+    pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[form.denominator]
+    # costs below the rounding floor are exact fits (the target is a form of the family)
+    scale = float(np.max(np.abs(problem.f))) if problem.f.size else 0.0
+    floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(scale, 1.0)) ** 2
+    starts = [] if only_extra else _starts(problem)
     for i, th in enumerate(extra_starts or ()):
-        starts.append((f"extra-{i}", np.asarray(th, dtype=np.float64), False))
-    starts = [s for s in starts if np.all(np.isfinite(s[1]))]
+        starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64), False))
+    starts = [s for s in starts if np.all(np.isfinite(s[2]))]
     screened = []
-    for name, theta0, screen in starts:
+    for i, (name, pat, theta0, screen) in enumerate(starts):
         if screen:
             with np.errstate(all="ignore"):
-                r = model.refine(theta0, max_nfev=SCREEN_NFEV)
+                r = _Model(problem, pat).refine(theta0, max_nfev=SCREEN_NFEV)
             if np.isfinite(r.cost):
-                screened.append((r.cost, name, r.x))
+                screened.append((r.cost, i, name, pat, r.x))
     screened.sort(key=lambda t: t[0])  # stable: ties keep the fixed order
-    starts = [s for s in starts if not s[2]]
-    starts += [(name, th, True) for _, name, th in screened[:SCREEN_KEEP]]
-    best = None
-    best_theta = None
+    kept = screened[:SCREEN_KEEP]
+    if len(screened) > SCREEN_KEEP:
+        # the screening costs are still moving: every start near the cut goes on too
+        cut = screened[SCREEN_KEEP - 1][0] * (1.0 + SCREEN_MARGIN) + floor
+        kept += [s for s in screened[SCREEN_KEEP:] if s[0] <= cut]
+    kept.sort(key=lambda t: t[1])  # back to the fixed start order
+    starts = [s for s in starts if not s[3]]
+    starts += [(name, pat, th, True) for _, _, name, pat, th in kept]
     a, b = problem.spec.interval
-    full_nfev = MAX_NFEV_PER_COEF * (problem.N.shape[1] + l + 1)
-    for name, theta0, _ in starts:
+    full_nfev = MAX_NFEV_PER_COEF * (nz + l + 1)
+    cands: list[_Candidate] = []
+    for name, pat, theta0, _ in starts:
+        model = _Model(problem, pat)
         with np.errstate(all="ignore"):
-            # safe-abs-sum: every candidate gets STAGE_NFEV evaluations; only the
-            # best one continues to the full budget (below), as |B|'s kinks make
-            # TRF creep and the creeping rarely reorders the candidates
-            res = model.refine(theta0, max_nfev=STAGE_NFEV if staged else full_nfev)
+            # safe-abs-sum: every candidate first gets STAGE_NFEV evaluations (|B|'s
+            # kinks make TRF creep); the ones near the best continue below
+            res = model.refine(theta0, max_nfev=STAGE_NFEV if pat == "abs" else full_nfev)
             # TRF starts strictly inside the bounds; when the linearised start is
             # already optimal (an exactly representable target), keep it
             start_cost = 0.5 * float(np.sum(model.residual(np.clip(theta0, *model.bounds())) ** 2))
-        theta = res.x
-        if np.isfinite(start_cost) and start_cost < res.cost:
-            theta, res.cost = np.clip(theta0, *model.bounds()), start_cost
-        if not np.isfinite(res.cost):
+        theta, cost = res.x, float(res.cost)
+        if np.isfinite(start_cost) and start_cost < cost * (1.0 - TIE_RTOL) - floor:
+            theta, cost = np.clip(theta0, *model.bounds()), start_cost
+        if not np.isfinite(cost):
             continue
-        if model.den.nonnegative_d:
-            theta, res.cost = model.snap_to_bounds(theta, res.cost)
+        if pat == "safe":
+            theta, cost = model.snap_to_bounds(theta, cost)
         z, d = model.split(theta)
         if form.denominator == "plain" and form.poles(d, (a, b)):
             # the refinement ran into a pole; keep the start if it is pole-free (the
@@ -340,34 +492,53 @@ def solve_lsq(
             z, d = model.split(theta)
             if not np.isfinite(start_cost) or form.poles(d, (a, b)):
                 continue
-            res.cost, name = start_cost, f"unrefined {name}"
-        c = problem.N @ z
-        cand = _solution(
-            c, d.copy(), float(res.cost), int(res.status), int(res.nfev), int(res.njev or 0), name
+            cost, name = start_cost, f"unrefined {name}"
+        cands.append(
+            _Candidate(name, pat, theta, cost, int(res.status), int(res.nfev), int(res.njev or 0))
         )
-        if best is None or cand.value < best.value:
-            best, best_theta = cand, theta
-    if best is not None and best.status == 0 and staged:
-        with np.errstate(all="ignore"):
-            res = model.refine(best_theta, max_nfev=full_nfev - STAGE_NFEV)
-        if np.isfinite(res.cost) and res.cost <= best.value:
-            z, d = model.split(res.x)
-            best = _solution(
-                problem.N @ z,
-                d.copy(),
-                float(res.cost),
-                int(res.status),
-                best.nfev + int(res.nfev),
-                best.iterations + int(res.njev or 0),
-                best.start,
-            )
-    if best is None:
+        start = np.clip(theta0, *model.bounds())
+        if start_cost <= floor and not np.array_equal(start, theta):
+            # an exact start (the target is a form of the family) is a candidate of its own:
+            # TRF may leave it by rounding-level steps that grow beyond the fit interval
+            _z0, d0 = model.split(start)
+            if form.denominator != "plain" or not form.poles(d0, (a, b)):
+                cands.append(
+                    # status 1: the gradient is zero to rounding at an exact fit
+                    _Candidate(f"exact {name}", pat, start, start_cost, 1, int(res.nfev), 0)
+                )
+    if pattern == "abs" and cands:
+        # continue every candidate stopped by STAGE_NFEV whose cost is within
+        # STAGE_MARGIN of the best: the cap must not decide between them
+        best_staged = min(c.cost for c in cands)
+        cut = best_staged * (1.0 + STAGE_MARGIN) + floor
+        model = _Model(problem, "abs")
+        for c in cands:
+            if c.status != 0 or c.cost > cut:
+                continue
+            with np.errstate(all="ignore"):
+                res = model.refine(c.theta, max_nfev=full_nfev - STAGE_NFEV)
+            c.nfev += int(res.nfev)
+            c.njev += int(res.njev or 0)
+            if np.isfinite(res.cost) and res.cost <= c.cost:
+                c.theta, c.cost, c.status = res.x, float(res.cost), int(res.status)
+    if not cands:
         warnings.warn(
             f"no finite, pole-free least-squares solution for {form.label()}; returning g = 0",
             OpadeFitWarning,
             stacklevel=2,
         )
-        return _solution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
+        return LsqSolution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
+    iw = _rank(problem, cands, floor)
+    win = cands[iw]
+    alternatives = tuple(
+        (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost)
+        for i, c in enumerate(cands)
+        if i != iw
+    )
+    z, d = win.theta[:nz], win.theta[nz:]
+    best = LsqSolution(
+        problem.N @ z, d.copy(), win.cost, win.status, win.nfev, win.njev, win.name, alternatives
+    )
     if best.status == 0:
         warnings.warn(
             f"least squares for {form.label()} stopped at the evaluation limit "
@@ -388,4 +559,6 @@ def linearised_matrix(problem: Problem) -> np.ndarray:
     the unit-column scaling the solver applies) measures how well the basis
     separates the coefficients.
     """
-    return _Model(problem).sk_system(1.0, np.ones_like(problem.x))[0]
+    pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[problem.form.denominator]
+    model = _Model(problem, pattern)
+    return model.sk_system(1.0, np.ones_like(problem.x))[0]

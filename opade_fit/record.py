@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 #: (major, minor) of the fit-record / table schema.
-SCHEMA_VERSION: tuple[int, int] = (1, 0)
+SCHEMA_VERSION: tuple[int, int] = (1, 1)
 
 
 def canonical_json(obj: Any) -> str:
