@@ -25,11 +25,14 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy as sp
 
 from .errors import UsageError, suggest
+
+if TYPE_CHECKING:  # sympy loads on first use of the exact layer only
+    import sympy as sp
 
 __all__ = ["BASES", "BASIS_NAMES", "Basis", "get_basis"]
 
@@ -74,6 +77,8 @@ class Basis:
         tuple of sympy.Expr
             ``(f_0, ..., f_n)`` with rational coefficients, symbol ``x`` real.
         """
+        import sympy as sp
+
         _check_degree(n, "n")
         x = sp.Symbol("x", real=True)
         polys = [sp.Integer(1)]
@@ -94,6 +99,8 @@ class Basis:
 
         ``M[i][j]`` is the coefficient of x^j in f_i, for 0 <= i, j <= n.
         """
+        import sympy as sp
+
         x = sp.Symbol("x", real=True)
         rows = []
         for p in self.sympy_polys(n):

@@ -1239,6 +1239,8 @@ def get_init(
         "weight": spec.weight,
         "center": spec.center,
     }
+    if spec.target.name == "expression":  # no table holds one; name it as the user wrote it
+        want["target"] = (spec.target.expression, ())
     root = Path(tables) if tables is not None else default_tables_dir()
     path = table_path(root, spec.form.basis)
     candidates: list[tuple[Path, int, dict[str, Any]]] = []

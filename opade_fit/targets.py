@@ -27,12 +27,17 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.special as sps
-import sympy as sp
 
 from .errors import UsageError, suggest
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+# sympy and scipy.special load on first use only: reading a table entry
+# (get_init) and the CLI's listing commands never need them (tests/test_startup.py)
 
 __all__ = [
     "FUNCTIONS",
@@ -44,35 +49,75 @@ __all__ = [
     "parse_params",
 ]
 
-X = sp.Symbol("x", real=True)
+
+def _sympy_function(name: str) -> Callable[..., sp.Expr]:
+    """``sympy.<name>``, looked up (and sympy imported) at the first call."""
+
+    def call(*args: Any) -> sp.Expr:
+        import sympy
+
+        return getattr(sympy, name)(*args)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def _sigmoid(z: sp.Expr) -> sp.Expr:
+    import sympy
+
+    return 1 / (1 + sympy.exp(-z))
+
+
+def _softplus_expr(z: sp.Expr) -> sp.Expr:
+    import sympy
+
+    return sympy.log(1 + sympy.exp(z))
+
+
+def _relu_expr(z: sp.Expr) -> sp.Expr:
+    import sympy
+
+    return sympy.Max(z, 0)
+
 
 #: Functions allowed in expressions, mapped to sympy constructors.
 FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
-    "exp": sp.exp,
-    "log": sp.log,
-    "sqrt": sp.sqrt,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "tan": sp.tan,
-    "sinh": sp.sinh,
-    "cosh": sp.cosh,
-    "tanh": sp.tanh,
-    "atan": sp.atan,
-    "asinh": sp.asinh,
-    "erf": sp.erf,
-    "erfc": sp.erfc,
-    "abs": sp.Abs,
-    "Abs": sp.Abs,
-    "sign": sp.sign,
-    "Max": sp.Max,
-    "Min": sp.Min,
-    "max": sp.Max,
-    "min": sp.Min,
-    "sigmoid": lambda z: 1 / (1 + sp.exp(-z)),
-    "softplus": lambda z: sp.log(1 + sp.exp(z)),
-    "relu": lambda z: sp.Max(z, 0),
+    **{
+        n: _sympy_function(n)
+        for n in ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "atan")
+    },
+    **{n: _sympy_function(n) for n in ("asinh", "erf", "erfc", "sign", "Max", "Min")},
+    "abs": _sympy_function("Abs"),
+    "Abs": _sympy_function("Abs"),
+    "max": _sympy_function("Max"),
+    "min": _sympy_function("Min"),
+    "sigmoid": _sigmoid,
+    "softplus": _softplus_expr,
+    "relu": _relu_expr,
 }
-_CONSTANTS = {"pi": sp.pi, "e": sp.E, "E": sp.E}
+_CONSTANT_NAMES = {"pi": "pi", "e": "E", "E": "E"}
+
+
+def _x() -> sp.Symbol:
+    """The real symbol ``x`` of every target expression."""
+    import sympy
+
+    return sympy.Symbol("x", real=True)
+
+
+def __getattr__(name: str) -> Any:
+    # `X`, the real symbol x, without importing sympy at module import
+    if name == "X":
+        return _x()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _special(name: str) -> Callable[..., np.ndarray]:
+    import scipy.special
+
+    return getattr(scipy.special, name)
+
+
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -108,7 +153,10 @@ def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None)
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise UsageError(f"`target` expression {text!r} is not valid syntax: {exc.msg}") from None
-    allowed = {"x": X, **_CONSTANTS, **(names or {})}
+    import sympy as sp
+
+    allowed = {"x": _x(), **{k: getattr(sp, v) for k, v in _CONSTANT_NAMES.items()}}
+    allowed.update(names or {})
 
     def conv(node: ast.AST) -> sp.Expr:
         if isinstance(node, ast.Expression):
@@ -165,7 +213,7 @@ _GELU_TANH_C = math.sqrt(2.0 / math.pi)
 
 
 def _expit(z):
-    return sps.expit(z)
+    return _special("expit")(z)
 
 
 def _softplus(z):
@@ -229,8 +277,8 @@ _BUILTINS: dict[str, _Builtin] = {
             "exact GELU x*Phi(x) = x/2*(1 + erf(x/sqrt(2)))",
             "x/2*(1 + erf(x/sqrt(2)))",
             (),
-            lambda x: 0.5 * x * (1.0 + sps.erf(x / math.sqrt(2.0))),
-            lambda x: sps.ndtr(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+            lambda x: 0.5 * x * (1.0 + _special("erf")(x / math.sqrt(2.0))),
+            lambda x: _special("ndtr")(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
         ),
         _Builtin(
             "gelu_tanh",
@@ -360,6 +408,8 @@ class Target:
 
     def sympy_expr(self) -> sp.Expr:
         """Exact f as a sympy expression in the real symbol ``x`` (parameters substituted)."""
+        import sympy as sp
+
         names = {k: sp.Symbol(k, real=True) for k, _ in self.params}
         expr = parse_expression(self.expression, names=names)
         return expr.subs({names[k]: sp.Float(repr(v)) for k, v in self.params})
@@ -415,11 +465,12 @@ def _discontinuity(expression: str, interval: tuple[float, float]) -> float | No
 
     None also when sympy cannot decide (``NotImplementedError``) or gives up.
     """
+    import sympy as sp
     from sympy.calculus.util import continuous_domain
 
     full = sp.Interval(sp.Float(interval[0]), sp.Float(interval[1]))
     try:
-        domain = continuous_domain(parse_expression(expression), X, full)
+        domain = continuous_domain(parse_expression(expression), _x(), full)
     except (NotImplementedError, TypeError, ValueError):
         return None
     missing = full - domain
@@ -459,7 +510,10 @@ def parse_params(items: list[str] | tuple[str, ...] | None) -> dict[str, float]:
 
 
 def _lambdify(expr: sp.Expr) -> Callable[[np.ndarray], np.ndarray]:
-    fn = sp.lambdify(X, expr, modules=[{"erf": sps.erf, "erfc": sps.erfc}, "numpy"])
+    import sympy as sp
+
+    modules = [{"erf": _special("erf"), "erfc": _special("erfc")}, "numpy"]
+    fn = sp.lambdify(_x(), expr, modules=modules)
 
     def call(x: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):  # non-finite values are reported by check_finite
@@ -533,14 +587,17 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
         )
     if params:
         raise UsageError("`--param` applies to built-in targets only, not to expressions")
+    import sympy as sp
+
     expr = parse_expression(text)
-    if not expr.free_symbols <= {X}:
+    x = _x()
+    if not expr.free_symbols <= {x}:
         raise UsageError(f"`target` expression must depend on x only, got {text!r}")
     return Target(
         name="expression",
         params=(),
         expression=sp.sstr(expr),
         _f=_lambdify(expr),
-        _df=_lambdify(sp.diff(expr, X)),
+        _df=_lambdify(sp.diff(expr, x)),
         kinks=(),
     )

@@ -46,12 +46,34 @@ def cli_names(message: str) -> str:
     return message
 
 
+def _is_click_error(exc: Exception) -> bool:
+    """True for click's own errors (ClickException and its UsageError subclasses).
+
+    Recognised by their public interface (``format_message()`` and an integer
+    ``exit_code``) rather than by class: typer re-exports only some of click's
+    exception classes, and older typer releases use the ``click`` package while
+    newer ones carry a private copy (``typer._click``); importing the classes from
+    either would break the other half of the supported range.
+    """
+    return callable(getattr(exc, "format_message", None)) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )
+
+
+def _fail_click(exc: Any) -> None:
+    """One stderr line for a click error; usage errors (exit code 2) get a ``--help`` hint."""
+    code = exc.exit_code or 1
+    hint = ""
+    ctx = getattr(exc, "ctx", None)
+    if code == 2 and ctx is not None and ctx.command_path:
+        hint = f" (see '{ctx.command_path} --help')"
+    fail(exc.format_message() + hint, code)
+
+
 class _Group(TyperGroup):
     """Root group that turns every error into one stderr line and an exit code."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        import typer._click.exceptions as cx
-
         try:
             rv = super().main(
                 args=args,
@@ -60,13 +82,6 @@ class _Group(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
-        except cx.UsageError as exc:  # click usage errors: bad option, missing value ...
-            hint = ""
-            if exc.ctx is not None and exc.ctx.command_path:
-                hint = f" (see '{exc.ctx.command_path} --help')"
-            fail(exc.format_message() + hint, 2)
-        except cx.ClickException as exc:
-            fail(exc.format_message(), exc.exit_code or 1)
         except UsageError as exc:
             fail(str(exc), 2)
         except OpadeError as exc:
@@ -76,6 +91,8 @@ class _Group(TyperGroup):
         except BrokenPipeError:
             sys.exit(1)
         except Exception as exc:
+            if _is_click_error(exc):
+                _fail_click(exc)
             if os.environ.get("OPADE_DEBUG"):
                 raise
             fail(f"unexpected {type(exc).__name__}: {exc} (set OPADE_DEBUG=1 for a traceback)", 1)

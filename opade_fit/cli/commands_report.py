@@ -19,6 +19,33 @@ def _split(values: list[str] | None) -> list[str] | None:
     return out or None
 
 
+def _basis_name(name: str) -> str:
+    from ..bases import get_basis
+
+    return get_basis(name).name
+
+
+def _target_name(name: str) -> str:
+    from ..targets import get_target
+
+    return get_target(name).name
+
+
+def _checked(values: list[str] | None, option: str, canonical) -> list[str] | None:
+    """Canonical names, or a usage error that names ``option`` (not the library argument)."""
+    if values is None:
+        return None
+    out = []
+    for v in values:
+        try:
+            out.append(canonical(v))
+        except UsageError as exc:
+            raise UsageError(
+                str(exc).replace("`basis`", f"`{option}`").replace("`target`", f"`{option}`")
+            ) from None
+    return out
+
+
 @app.command("report")
 def report_cmd(
     records: Annotated[
@@ -70,12 +97,16 @@ def report_cmd(
 
     if records and tables is not None:
         raise UsageError("give either `--tables DIR` or RECORD.json files, not both")
+    bases_list = _checked(_split(bases), "--bases", _basis_name)
+    targets_list = _checked(_split(targets), "--targets", _target_name)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"`--out` {str(out)!r} is a file; give a folder")
     sources = list(records) if records else [tables if tables is not None else tables_dir()]
     recs = read_records(sources)
     if not recs:
         where = ", ".join(str(s) for s in sources)
         raise UsageError(f"`--tables` {where} holds no fit records (regenerate the tables first)")
     index = build_report(
-        recs, out, targets=_split(targets), bases=_split(bases), progress=None, jobs=jobs
+        recs, out, targets=targets_list, bases=bases_list, progress=None, jobs=jobs
     )
     typer.echo(f"wrote {index}", err=True)

@@ -27,6 +27,7 @@ from ..errors import UsageError
 from ..problem import default_check_interval
 from ..record import write_atomic
 from ..result import form_and_target
+from .files import figure_format
 
 __all__ = [
     "BASIS_COLORS",
@@ -144,13 +145,11 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: float = PNG_DPI) -> Path:
         If the suffix is not ``.png`` or ``.svg``.
     """
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
+    fmt = figure_format(path)
     if fmt == "png":
         metadata: dict[str, Any] = {"Software": None}
-    elif fmt == "svg":
-        metadata = {"Date": None, "Creator": "opade-fit"}
     else:
-        raise UsageError(f"`path` must end in .png or .svg; got {str(path)!r}")
+        metadata = {"Date": None, "Creator": "opade-fit"}
     buf = io.BytesIO()
     with mpl.rc_context(RC):
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
