@@ -9,6 +9,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app
+from .progress import progress_reporter
 
 __all__ = ["report_cmd"]
 
@@ -93,7 +94,8 @@ def report_cmd(
     """Draw the approximation report: heatmaps, per-target and per-entry figures,
     zero-centring cost and the published tables, as one offline HTML page."""
     from ..reference import tables_dir
-    from ..report.html import build_report, read_records
+    from ..report.data import read_records
+    from ..report.page import build_report
 
     if records and tables is not None:
         raise UsageError("give either `--tables DIR` or RECORD.json files, not both")
@@ -106,7 +108,8 @@ def report_cmd(
     if not recs:
         where = ", ".join(str(s) for s in sources)
         raise UsageError(f"`--tables` {where} holds no fit records (regenerate the tables first)")
-    index = build_report(
-        recs, out, targets=targets_list, bases=bases_list, progress=None, jobs=jobs
-    )
+    with progress_reporter("drawing figures") as progress:
+        index = build_report(
+            recs, out, targets=targets_list, bases=bases_list, progress=progress, jobs=jobs
+        )
     typer.echo(f"wrote {index}", err=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from ..targets import parse_params
 from .app import app, cli_names
 from .commands_core import Denominator
 from .commands_fit import Objective, format_summary
+from .progress import progress_reporter
 
 __all__ = ["tables_app"]
 
@@ -47,41 +47,6 @@ _JOBS_HELP = "Worker processes (default: every available core)."
 SpecOpt = Annotated[Path | None, typer.Option("--spec", help=_SPEC_HELP)]
 TablesOpt = Annotated[Path | None, typer.Option("--tables", help=_TABLES_HELP)]
 JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help=_JOBS_HELP)]
-
-
-@contextmanager
-def _progress_bar(description: str):
-    """A rich progress bar on stderr; yields the ``progress(done, total, entry)`` callback."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    task = None
-
-    def update(done: int, total: int, entry) -> None:
-        nonlocal task
-        if task is None:
-            task = bar.add_task(description, total=total)
-        bar.update(task, completed=done)
-
-    with bar:
-        yield update
 
 
 def _spec_and_tables(spec: Path | None, tables: Path | None, *, for_writing: bool):
@@ -112,7 +77,7 @@ def regenerate_cmd(
 
     spec_path, root = _spec_and_tables(spec, tables, for_writing=True)
     start = time.perf_counter()
-    with _progress_bar("fitting") as update:
+    with progress_reporter("fitting") as update:
         report = regenerate(spec_path, root, only=only or None, jobs=jobs, progress=update)
     elapsed = time.perf_counter() - start
     for note in report.warnings:
@@ -138,7 +103,7 @@ def check_cmd(
 
     spec_path, root = _spec_and_tables(spec, tables, for_writing=False)
     start = time.perf_counter()
-    with _progress_bar("checking") as update:
+    with progress_reporter("checking") as update:
         report = check(spec_path, root, jobs=jobs, progress=update)
     elapsed = time.perf_counter() - start
     if not report.ok:

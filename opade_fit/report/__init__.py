@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .html import build_report, heatmap_data
+    from .data import heatmap_data
+    from .page import build_report
     from .plots import HeatmapData, fit_figure, format_error, save_figure, save_fit_figure
 
 __all__ = [
@@ -29,8 +30,8 @@ _LAZY = {
     "format_error": "plots",
     "save_figure": "plots",
     "save_fit_figure": "plots",
-    "build_report": "html",
-    "heatmap_data": "html",
+    "build_report": "page",
+    "heatmap_data": "data",
 }
 
 
