@@ -32,6 +32,7 @@ import tempfile
 import tomllib
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -643,9 +644,30 @@ def _table_document(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"schema_version": list(SCHEMA_VERSION), "tool": tool_block(), "entries": records}
 
 
+def existing_folder(path: str | os.PathLike[str], name: str) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, checked to be an existing folder.
+
+    Raises
+    ------
+    UsageError
+        Naming the argument ``name``, if ``path`` is not an existing folder.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise UsageError(f"`{name}` {str(folder)!r} is not an existing folder")
+    return folder
+
+
 def table_files(tables: str | os.PathLike[str]) -> list[Path]:
-    """The table files present in ``tables``, in :data:`~opade_fit.bases.BASIS_NAMES` order."""
-    return [p for b in BASIS_NAMES if (p := table_path(tables, b)).is_file()]
+    """The table files present in ``tables``, in :data:`~opade_fit.bases.BASIS_NAMES` order.
+
+    Raises
+    ------
+    UsageError
+        ``tables`` is not an existing folder.
+    """
+    root = existing_folder(tables, "tables")
+    return [p for b in BASIS_NAMES if (p := table_path(root, b)).is_file()]
 
 
 def load_entries(tables: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
@@ -798,9 +820,7 @@ def regenerate(
     FitError
         A fit or a file operation failed (nothing is written then).
     """
-    out = Path(out_dir)
-    if not out.is_dir():
-        raise UsageError(f"`out_dir` {str(out)!r} is not an existing folder")
+    out = existing_folder(out_dir, "out_dir")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise UsageError(f"`jobs` must be an integer >= 1, got {jobs!r}")
     entries = load_spec(spec_path)
@@ -811,13 +831,56 @@ def regenerate(
         if record_key(rec) != entry.key:  # the record must describe the entry it was fitted for
             raise FitError(f"record of {entry.label()} does not match its spec entry")
 
+    with _tables_lock(out):  # the read-modify-write below is atomic w.r.t. other regenerations
+        return _write_tables(out, entries, chosen, new, records, notes, only is None)
+
+
+#: Lock file (in the tables folder) held while a regeneration reads, merges and writes tables.
+LOCK_NAME = ".opade-tables.lock"
+#: Seconds to wait for another regeneration's write phase before giving up.
+LOCK_TIMEOUT = 600.0
+
+
+@contextmanager
+def _tables_lock(folder: Path):
+    """Hold the tables folder's lock (``filelock``: ``flock`` on POSIX, else ``LockFileEx``)."""
+    import filelock
+
+    lock = filelock.FileLock(folder / LOCK_NAME, timeout=LOCK_TIMEOUT)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise FitError(
+            f"tables folder {str(folder)!r} is locked by another regeneration "
+            f"(waited {LOCK_TIMEOUT:g} s for {str(folder / LOCK_NAME)!r})"
+        ) from None
+    except OSError as exc:
+        raise FitError(
+            f"cannot lock tables folder {str(folder)!r}: {exc.strerror or exc}"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _write_tables(
+    out: Path,
+    entries: list[SpecEntry],
+    chosen: list[SpecEntry],
+    new: dict[tuple, dict[str, Any]],
+    records: list[dict[str, Any]],
+    notes: list[str],
+    full: bool,
+) -> RegenerateReport:
+    """The write phase of :func:`regenerate` (called with the folder's lock held)."""
     bases = [b for b in BASIS_NAMES if any(e.basis == b for e in entries)]
     written, removed, kept = [], [], 0
     documents: dict[Path, str] = {}
     for basis in bases:
         path = table_path(out, basis)
         spec_keys = [e.key for e in entries if e.basis == basis]
-        if only is None:
+        if full:
             documents[path] = dumps(_table_document([new[k] for k in spec_keys]))
             continue
         if not any(e.basis == basis for e in chosen):
@@ -843,7 +906,7 @@ def regenerate(
     for path, text in documents.items():
         write_atomic(path, text)
         written.append(path)
-    if only is None:
+    if full:
         for basis in BASIS_NAMES:
             path = table_path(out, basis)
             if basis not in bases and path.is_file():
@@ -1053,7 +1116,7 @@ def check(
 
     See :func:`compare_tables` for what is compared and the tolerances.
     """
-    root = Path(tables) if tables is not None else default_tables_dir()
+    root = existing_folder(tables, "tables") if tables is not None else default_tables_dir()
     with tempfile.TemporaryDirectory(prefix="opade-tables-") as tmp:
         regenerate(spec_path, tmp, jobs=jobs, progress=progress)
         return compare_tables(tmp, root)

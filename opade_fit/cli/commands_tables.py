@@ -50,8 +50,10 @@ JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help=_JOBS_H
 
 
 def _spec_and_tables(spec: Path | None, tables: Path | None, *, for_writing: bool):
-    from ..tables import default_tables_dir
+    from ..tables import default_tables_dir, existing_folder
 
+    if tables is not None:
+        existing_folder(tables, "--tables")
     root = tables if tables is not None else default_tables_dir(for_writing=for_writing)
     spec_path = spec if spec is not None else root / "spec.toml"
     return spec_path, root
