@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import UsageError, suggest
+from .limits import MAX_BASES_DEGREE
 
 if TYPE_CHECKING:  # sympy loads on first use of the exact layer only
     import sympy as sp
@@ -177,8 +178,11 @@ ROOT_TRIM = 1e-13
 
 
 def _check_degree(n: int, name: str) -> None:
+    """``n`` is an integer 0 <= n <= MAX_BASES_DEGREE (a fit's degrees are limited earlier)."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise UsageError(f"`{name}` must be an integer >= 0, got {n!r}")
+    if n > MAX_BASES_DEGREE:
+        raise UsageError(f"`{name}` must be at most {MAX_BASES_DEGREE}, got {n!r}")
 
 
 F = Fraction

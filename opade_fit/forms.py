@@ -42,6 +42,7 @@ import numpy as np
 
 from .bases import Basis, get_basis
 from .errors import UsageError, suggest
+from .limits import MAX_DEGREE
 
 if TYPE_CHECKING:  # sympy loads on first use of the symbolic layer only
     import sympy as sp
@@ -83,6 +84,8 @@ def parse_degrees(value: str | tuple[int, int] | list[int]) -> tuple[int, int]:
             raise UsageError(f"`degrees` {rule}; got {value!r}")
     if k < 0 or l < 0:
         raise UsageError(f"`degrees` {rule}; got {value!r}")
+    if k > MAX_DEGREE or l > MAX_DEGREE:
+        raise UsageError(f"`degrees` K and L must be at most {MAX_DEGREE}; got {value!r}")
     return int(k), int(l)
 
 

@@ -30,6 +30,13 @@ import numpy as np
 
 from .errors import UsageError, suggest
 from .forms import RationalForm
+from .limits import (
+    MAX_GRID_VALUES,
+    MAX_INTERVAL_END,
+    MIN_INTERVAL_WIDTH,
+    MIN_RELATIVE_WEIGHT,
+    check_magnitude,
+)
 from .targets import Target, get_target
 
 if TYPE_CHECKING:  # sympy loads when a zero-centred fit needs exact relations
@@ -100,15 +107,39 @@ def _canonical_weight(weight: str) -> str:
 
 
 def _check_interval(value, name: str) -> tuple[float, float]:
-    try:
-        a, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise UsageError(f"`{name}` must be two numbers A B with A < B, got {value!r}") from None
+    """Two real numbers A < B (not a string), within the limits of :mod:`opade_fit.limits`."""
+    rule = f"`{name}` must be two numbers A B with A < B"
+    if isinstance(value, str | bytes) or not hasattr(value, "__len__") or len(value) != 2:
+        raise UsageError(f"{rule}, got {value!r}")
+    if not all(
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+        for v in value
+    ):
+        raise UsageError(f"{rule}, got {value!r}")
+    a, b = (float(v) for v in value)
     if not (math.isfinite(a) and math.isfinite(b)):
         raise UsageError(f"`{name}` must have finite ends, got [{a:g}, {b:g}]")
     if not a < b:
         raise UsageError(f"`{name}` must satisfy A < B, got [{a:g}, {b:g}]")
+    if max(abs(a), abs(b)) > MAX_INTERVAL_END:
+        raise UsageError(
+            f"`{name}` ends must be at most {MAX_INTERVAL_END:g} in magnitude, got [{a:g}, {b:g}]"
+        )
+    if b - a < MIN_INTERVAL_WIDTH * max(1.0, abs(a), abs(b)):
+        raise UsageError(
+            f"`{name}` must be at least {MIN_INTERVAL_WIDTH:g} * max(1, |A|, |B|) wide, "
+            f"got [{a:.17g}, {b:.17g}]"
+        )
     return a, b
+
+
+def _weights(x: np.ndarray, weight: str) -> np.ndarray:
+    """Grid weights w(x) before normalisation: 1, or exp(-x^2 / (2 sigma^2))."""
+    kind, sigma = parse_weight(weight)
+    if kind == "uniform":
+        return np.ones_like(x)
+    with np.errstate(under="ignore", over="ignore"):
+        return np.exp(-0.5 * (x / sigma) ** 2)
 
 
 @dataclass(frozen=True)
@@ -176,6 +207,7 @@ class FitSpec:
                 f"objective fits max |g - f| and cannot use it, got {lam!r} with objective max"
             )
         object.__setattr__(self, "derivative_weight", float(lam))
+        check_magnitude(self.derivative_weight, "`derivative_weight`")
         center = str(self.center).strip().lower()
         if center not in CENTER_MODES:
             raise UsageError(
@@ -191,10 +223,26 @@ class FitSpec:
             _drop_index(self.form, self.drop)  # validates
         if isinstance(self.points, bool) or not isinstance(self.points, int | np.integer):
             raise UsageError(f"`points` must be an integer, got {self.points!r}")
+        object.__setattr__(self, "points", int(self.points))
         if self.points < max(self.form.n_coefficients, 2):
             raise UsageError(
                 f"`points` must be at least the number of coefficients "
                 f"({self.form.n_coefficients}) and 2, got {self.points}"
+            )
+        n = self.form.n_coefficients
+        if self.points * n > MAX_GRID_VALUES:
+            raise UsageError(
+                f"`points` times the {n} coefficients of degrees {self.form.k}/{self.form.l} must "
+                f"be at most {MAX_GRID_VALUES}: at most {MAX_GRID_VALUES // n} points, "
+                f"got {self.points}"
+            )
+        w = _weights(np.linspace(*self.interval, self.points), self.weight)
+        used = int(np.count_nonzero(w >= MIN_RELATIVE_WEIGHT * w.max())) if w.max() > 0 else 0
+        if used < self.form.n_coefficients:
+            raise UsageError(
+                f"`weight` {self.weight} leaves {used} of the {self.points} grid points with a "
+                f"weight of at least {MIN_RELATIVE_WEIGHT:g} of the largest; the fit needs "
+                f"{self.form.n_coefficients} (one per coefficient): choose a larger SIGMA"
             )
         self.target.check_finite(self.interval)
         try:
@@ -305,13 +353,32 @@ def build_problem(spec: FitSpec, *, drop: str | None = None) -> Problem:
     x = np.linspace(a, b, spec.points)
     f = spec.target(x)
     df = spec.target.derivative(x)
-    kind, sigma = parse_weight(spec.weight)
-    w = np.ones_like(x) if kind == "uniform" else np.exp(-0.5 * (x / sigma) ** 2)
+    w = _weights(x, spec.weight)
     w = w / w.sum()
-    F, dF = spec.form.basis_values(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        F, dF = spec.form.basis_values(x)
+    _check_data(spec, f=f, df=df, F=F, dF=dF)
     dropped = drop if drop is not None else spec.drop
     N, constraint = center_parametrisation(spec.form, spec.center, dropped)
     return Problem(spec, x, f, df, np.sqrt(w), F, dF, N, constraint, dropped)
+
+
+def _check_data(spec: FitSpec, **arrays: np.ndarray) -> None:
+    """Refuse non-finite or huge grid data before any solver (LAPACK) sees it.
+
+    LAPACK prints its own messages on stdout (``DLASCL ... illegal value``) for such data,
+    so it must never be reached with it; the target was checked on a coarser sample.
+    """
+    what = {
+        "f": f"`target` {spec.target.label()}",
+        "df": f"the derivative of `target` {spec.target.label()}",
+        "F": f"the {spec.form.basis} basis of `degrees` {spec.form.k}/{spec.form.l}",
+        "dF": f"the derivative of the {spec.form.basis} basis",
+    }
+    a, b = spec.interval
+    for name, values in arrays.items():
+        size = float(np.max(np.abs(values))) if np.all(np.isfinite(values)) else math.inf
+        check_magnitude(size, f"{what[name]} on the grid of the `interval` [{a:g}, {b:g}]")
 
 
 def make_spec(

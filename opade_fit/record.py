@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,18 +39,38 @@ def dumps(obj: Any) -> str:
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
 
-    A failure leaves an existing file untouched and removes the temp file.
+    A symbolic link is followed: the file it points to is replaced (atomically, next to
+    it) and the link is kept. Only a regular file is ever replaced: a folder, device node,
+    pipe or socket at ``path`` is refused. A failure or an interrupt (Ctrl-C) leaves an
+    existing file untouched and removes the temp file.
+
+    Returns
+    -------
+    Path
+        ``path`` as given.
 
     Raises
     ------
     FitError
-        If the folder does not exist or is not writable.
+        If ``path`` (or what it links to) exists and is not a regular file, or the folder
+        does not exist or is not writable.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    real = Path(os.path.realpath(path))  # follows symlinks (also chains); == path otherwise
+    try:
+        st = real.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise FitError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise FitError(
+            f"cannot write {str(path)!r}: it is not a regular file (refusing to replace it)"
+        )
+    folder = real.parent
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise FitError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
     try:
@@ -57,8 +78,8 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; keep the usual file mode
-        os.replace(tmp, path)
+        os.chmod(tmp, _mode_for(real))  # mkstemp makes 0600; keep the usual file mode
+        os.replace(tmp, real)
     except BaseException as exc:
         try:
             os.unlink(tmp)

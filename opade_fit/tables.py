@@ -731,6 +731,13 @@ def _default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is handled by the parent (one message, no worker tracebacks)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _run_fits(
     entries: Sequence[SpecEntry],
     jobs: int,
@@ -750,7 +757,9 @@ def _run_fits(
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else None
         ctx = multiprocessing.get_context(method)
         order = sorted(range(total), key=lambda i: -_cost(entries[i]))
-        with cf.ProcessPoolExecutor(max_workers=min(jobs, total), mp_context=ctx) as pool:
+        with cf.ProcessPoolExecutor(
+            max_workers=min(jobs, total), mp_context=ctx, initializer=_ignore_sigint
+        ) as pool:
             futures = {pool.submit(_fit_entry, entries[i]): i for i in order}
             done = 0
             try:

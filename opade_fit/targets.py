@@ -32,6 +32,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import UsageError, suggest
+from .limits import (
+    CONTINUITY_SECONDS,
+    EXPRESSION_SECONDS,
+    MAX_EXPONENT,
+    MAX_EXPRESSION_DEPTH,
+    MAX_EXPRESSION_LENGTH,
+    MAX_MAGNITUDE,
+    check_magnitude,
+    work_budget,
+)
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -118,19 +128,101 @@ def _special(name: str) -> Callable[..., np.ndarray]:
     return getattr(scipy.special, name)
 
 
-_BINOPS = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
-    ast.BitXor: lambda a, b: a**b,  # "x^2" means power, as in sympy's convert_xor
+#: Number of arguments each function takes (min, max); log(x, BASE) is log(x)/log(BASE).
+_ARITY: dict[str, tuple[int, int]] = {
+    **{name: (1, 1) for name in FUNCTIONS},
+    "log": (1, 2),
+    **{name: (1, MAX_EXPRESSION_LENGTH) for name in ("Max", "Min", "max", "min")},
 }
-_MAX_EXPRESSION_LENGTH = 1000
+_ADD_OPS = (ast.Add, ast.Sub)
+_MUL_OPS = (ast.Mult, ast.Div)
+_POW_OPS = (ast.Pow, ast.BitXor)  # "x^2" means power, as in sympy's convert_xor
+_LOG10_MAX = math.log10(MAX_MAGNITUDE)
+
+
+def _show(text: str, width: int = 60) -> str:
+    """``text`` for an error message: repr, shortened to about ``width`` characters."""
+    text = " ".join(str(text).split())
+    return repr(text if len(text) <= width else text[: width - 3] + "...")
+
+
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth as counted by :data:`~opade_fit.limits.MAX_EXPRESSION_DEPTH` (iterative)."""
+    deepest = 0
+    stack: list[tuple[ast.AST, int, type | None]] = [(tree, 0, None)]
+    while stack:
+        node, depth, family = stack.pop()
+        mine = None
+        if isinstance(node, ast.BinOp):
+            op = type(node.op)
+            mine = _ADD_OPS if op in _ADD_OPS else _MUL_OPS if op in _MUL_OPS else _POW_OPS
+            if mine is not family or mine is _POW_OPS:
+                depth += 1
+        elif isinstance(node, ast.Call | ast.UnaryOp):
+            depth += 1
+        deepest = max(deepest, depth)
+        if deepest > MAX_EXPRESSION_DEPTH:
+            break
+        stack.extend((child, depth, mine) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _number(value, where: str) -> sp.Expr:
+    """Check a number of the expression (literal or computed from literals)."""
+    import sympy as sp
+
+    if value.is_zero:
+        return value
+    if value.is_finite is False or value is sp.nan:
+        raise UsageError(
+            f"`target` expression must be finite; {where} is {sp.sstr(value)} "
+            "(a division by zero or an infinite value)"
+        )
+    if value.is_extended_real is False:
+        raise UsageError(f"`target` expression must be real-valued; {where} is {sp.sstr(value)}")
+    if value.is_Number:
+        size = abs(value)
+        if size > MAX_MAGNITUDE or size < 1 / sp.Float(MAX_MAGNITUDE):
+            raise UsageError(
+                f"`target` expression numbers must be 0 or between {1 / MAX_MAGNITUDE:g} and "
+                f"{MAX_MAGNITUDE:g} in magnitude; {where} is {float(size):.3g}"
+            )
+    return value
+
+
+def _power(base: sp.Expr, exponent: sp.Expr, text: str) -> sp.Expr:
+    """``base**exponent``, refusing numeric exponents and results beyond the limits first."""
+    import sympy as sp
+
+    if exponent.is_number:
+        try:
+            p = float(exponent)
+        except (TypeError, ValueError, OverflowError):  # complex or not evaluable
+            p = math.inf
+        if not abs(p) <= MAX_EXPONENT:
+            raise UsageError(
+                f"`target` expression exponents must be real and at most {MAX_EXPONENT} in "
+                f"magnitude; got {sp.sstr(exponent)[:30]} in {_show(text)}"
+            )
+        if base.is_Number and not base.is_zero:
+            scale = p * math.log10(abs(float(base)))
+            if abs(scale) > _LOG10_MAX:
+                raise UsageError(
+                    f"`target` expression numbers must be 0 or between {1 / MAX_MAGNITUDE:g} and "
+                    f"{MAX_MAGNITUDE:g} in magnitude; {_show(text)} is about 10**{scale:.0f}"
+                )
+    return base**exponent
 
 
 def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None) -> sp.Expr:
     """Parse a safe arithmetic expression in ``x`` into a sympy expression.
+
+    The work is bounded by :mod:`opade_fit.limits`: at most
+    ``MAX_EXPRESSION_LENGTH`` characters and ``MAX_EXPRESSION_DEPTH`` nesting levels,
+    numeric exponents ``|n| <= MAX_EXPONENT``, numbers (literal or computed from literals)
+    0 or within [1/MAX_MAGNITUDE, MAX_MAGNITUDE] in magnitude; no exact huge integer is
+    ever computed. Functions take their stated number of arguments (``log(x, BASE)``
+    with a number BASE > 0, BASE != 1, is log(x)/log(BASE)).
 
     Parameters
     ----------
@@ -142,19 +234,40 @@ def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None)
     Raises
     ------
     UsageError
-        For syntax errors, disallowed syntax or names; the message names the
-        offending piece.
+        For syntax errors, disallowed syntax or names, a broken limit, a division by zero,
+        an infinite or complex constant; the message names the offending piece.
     """
+    import sympy as sp
+
     if not isinstance(text, str) or not text.strip():
         raise UsageError("`target` expression must be a non-empty string")
-    if len(text) > _MAX_EXPRESSION_LENGTH:
-        raise UsageError(f"`target` expression must be at most {_MAX_EXPRESSION_LENGTH} characters")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise UsageError(
+            f"`target` expression must be at most {MAX_EXPRESSION_LENGTH} characters, "
+            f"got {len(text)}"
+        )
+    level = deepest = 0
+    for ch in text:  # before ast.parse, whose own recursion is not bounded by us
+        level += (ch in "([{") - (ch in ")]}")
+        deepest = max(deepest, level)
+    too_deep = (
+        f"`target` expression must nest at most {MAX_EXPRESSION_DEPTH} levels deep "
+        "(calls, powers, signs and parentheses)"
+    )
+    if deepest > MAX_EXPRESSION_DEPTH:
+        raise UsageError(f"{too_deep}; {_show(text)} nests deeper")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise UsageError(f"`target` expression {text!r} is not valid syntax: {exc.msg}") from None
-    import sympy as sp
-
+        raise UsageError(
+            f"`target` expression {_show(text)} is not valid syntax: {exc.msg}"
+        ) from None
+    except (RecursionError, MemoryError, ValueError) as exc:  # e.g. null bytes
+        raise UsageError(
+            f"`target` expression {_show(text)} is not valid syntax ({type(exc).__name__})"
+        ) from None
+    if _depth(tree) > MAX_EXPRESSION_DEPTH:
+        raise UsageError(f"{too_deep}; {_show(text)} nests deeper")
     allowed = {"x": _x(), **{k: getattr(sp, v) for k, v in _CONSTANT_NAMES.items()}}
     allowed.update(names or {})
 
@@ -163,8 +276,12 @@ def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None)
             return conv(node.body)
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             if isinstance(node.value, float):
-                return sp.Float(repr(node.value))
-            return sp.Integer(node.value)
+                if not math.isfinite(node.value):
+                    raise UsageError(
+                        f"`target` expression numbers must be finite; got {_show(text)}"
+                    )
+                return _number(sp.Float(repr(node.value)), f"the number {node.value!r}")
+            return _number(sp.Integer(node.value), f"the number {node.value!r}")
         if isinstance(node, ast.Name):
             if node.id in allowed:
                 return allowed[node.id]
@@ -173,8 +290,32 @@ def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None)
                 f"`target` expression may only use the variable x, the constants pi and e "
                 f"and whitelisted functions; got name {node.id!r}" + hint
             )
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](conv(node.left), conv(node.right))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _ADD_OPS + _MUL_OPS):
+            whole = node
+            family = _ADD_OPS if isinstance(node.op, _ADD_OPS) else _MUL_OPS
+            operands: list[tuple[bool, ast.AST]] = []  # (inverted, operand) of a flat chain
+            while isinstance(node, ast.BinOp) and isinstance(node.op, family):
+                operands.append((isinstance(node.op, ast.Sub | ast.Div), node.right))
+                node = node.left
+            operands.append((False, node))
+            terms = [conv(n) for _, n in reversed(operands)]
+            inverted = [inv for inv, _ in reversed(operands)]
+            if family is _ADD_OPS:
+                value = sp.Add(*[-t if inv else t for t, inv in zip(terms, inverted, strict=True)])
+            else:
+                for t, inv in zip(terms, inverted, strict=True):
+                    if inv and t.is_zero:
+                        raise UsageError(f"`target` expression divides by zero in {_show(text)}")
+                value = sp.Mul(
+                    *[1 / t if inv else t for t, inv in zip(terms, inverted, strict=True)]
+                )
+            return _number(value, _show(ast.unparse(whole))) if value.is_number else value
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _POW_OPS):
+            base, exponent = conv(node.left), conv(node.right)
+            if base.is_zero and exponent.is_extended_negative:
+                raise UsageError(f"`target` expression divides by zero in {_show(text)}")
+            value = _power(base, exponent, ast.unparse(node))
+            return _number(value, _show(ast.unparse(node))) if value.is_number else value
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             v = conv(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
@@ -182,26 +323,52 @@ def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None)
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 what = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
                 raise UsageError(
-                    f"`target` expression calls {what!r}; allowed functions are "
+                    f"`target` expression calls {_show(what, 30)}; allowed functions are "
                     f"{', '.join(sorted(set(FUNCTIONS)))}"
                     + (suggest(what, FUNCTIONS) if isinstance(node.func, ast.Name) else "")
                 )
+            name = node.func.id
             if node.keywords:
                 raise UsageError("`target` expression: keyword arguments are not allowed")
-            if not node.args:
-                raise UsageError(f"`target` expression: {node.func.id}() needs an argument")
-            try:
-                return FUNCTIONS[node.func.id](*[conv(a) for a in node.args])
-            except TypeError as exc:
+            low, high = _ARITY[name]
+            if not low <= len(node.args) <= high:
+                count = f"{low}" if low == high else f"{low} or {high}"
                 raise UsageError(
-                    f"`target` expression: bad arguments to {node.func.id}(): {exc}"
-                ) from None
+                    f"`target` expression: {name}() takes {count} argument"
+                    f"{'s' if high > 1 else ''}, got {len(node.args)} in {_show(text)}"
+                )
+            if any(isinstance(a, ast.Starred) for a in node.args):
+                raise UsageError("`target` expression: starred arguments are not allowed")
+            args = [conv(a) for a in node.args]
+            if name == "log" and len(args) == 2:
+                base = args[1]
+                if not (base.is_number and base.is_extended_positive and base != 1):
+                    raise UsageError(
+                        f"`target` expression: log(x, BASE) needs a number BASE > 0 other than "
+                        f"1, got {_show(sp.sstr(base), 30)}"
+                    )
+                return FUNCTIONS["log"](args[0]) / FUNCTIONS["log"](base)
+            value = FUNCTIONS[name](*args)
+            return _number(value, _show(ast.unparse(node))) if value.is_number else value
         raise UsageError(
             f"`target` expression may only contain numbers, x, + - * / ** and whitelisted "
-            f"function calls; found {type(node).__name__} in {ast.unparse(node)!r}"
+            f"function calls; found {type(node).__name__} in {_show(ast.unparse(node))}"
         )
 
-    return sp.sympify(conv(tree))
+    try:
+        expr = sp.sympify(conv(tree))
+    except (ZeroDivisionError, OverflowError) as exc:
+        raise UsageError(
+            f"`target` expression {_show(text)} cannot be evaluated: {type(exc).__name__}"
+        ) from None
+    for bad, what in ((sp.zoo, "a division by zero"), (sp.nan, "an undefined value")):
+        if expr.has(bad):
+            raise UsageError(f"`target` expression {_show(text)} contains {what}")
+    if expr.has(sp.oo, -sp.oo):
+        raise UsageError(f"`target` expression {_show(text)} contains an infinite value")
+    if expr.has(sp.I):
+        raise UsageError(f"`target` expression {_show(text)} is complex-valued")
+    return expr
 
 
 # --------------------------------------------------------------------------------------
@@ -392,6 +559,7 @@ class Target:
     _f: Callable[[np.ndarray], np.ndarray] = field(repr=False, compare=False)
     _df: Callable[[np.ndarray], np.ndarray] = field(repr=False, compare=False)
     kinks: tuple[float, ...] = ()
+    _expr: sp.Expr | None = field(default=None, repr=False, compare=False)
 
     @property
     def param_dict(self) -> dict[str, float]:
@@ -410,6 +578,8 @@ class Target:
         """Exact f as a sympy expression in the real symbol ``x`` (parameters substituted)."""
         import sympy as sp
 
+        if self._expr is not None:
+            return self._expr
         names = {k: sp.Symbol(k, real=True) for k, _ in self.params}
         expr = parse_expression(self.expression, names=names)
         return expr.subs({names[k]: sp.Float(repr(v)) for k, v in self.params})
@@ -427,59 +597,115 @@ class Target:
         return {"name": self.name, "params": dict(self.params), "expression": self.expression}
 
     def check_finite(self, interval: tuple[float, float], *, points: int = 2001) -> None:
-        """Raise :class:`UsageError` if f or f' is not finite on ``interval``.
+        """Raise :class:`UsageError` unless f and f' are finite, real and bounded on ``interval``.
 
-        For expression targets, sympy's ``continuous_domain`` first looks for
-        singularities analytically (a pole between two grid points, such as
-        1/x on [-0.3, 3.8], is invisible to sampling); where sympy cannot
-        decide (e.g. ``erf``), only the grid of ``points`` samples is checked.
+        For expression targets the continuity is checked twice and both must pass:
+        sympy's ``continuous_domain`` looks for singularities analytically (a pole between
+        two grid points, such as 1/x on [-0.3, 3.8], is invisible to sampling; it gets
+        ``CONTINUITY_SECONDS`` and may be undecided, e.g. for ``erf`` or ``sign``), and
+        :func:`_numeric_gap` bisects the steepest steps of f on a fine grid down to
+        float64 resolution (a jump or a pole keeps its step, a continuous f does not).
+        Then f and f' on ``points`` samples must be finite, real and at most
+        ``MAX_MAGNITUDE`` in magnitude.
         """
+        a, b = float(interval[0]), float(interval[1])
+        where = f"the interval [{a:g}, {b:g}]"
         if self.name == "expression":
-            gap = _discontinuity(self.expression, (float(interval[0]), float(interval[1])))
+            gap = _discontinuity(self.sympy_expr(), (a, b))
+            if gap is None:
+                gap = _numeric_gap(self, a, b)
             if gap is not None:
                 raise UsageError(
-                    f"`target` {self.label()} must be finite and continuous on the interval "
-                    f"[{interval[0]:g}, {interval[1]:g}]; it is not at x = {gap:.6g}"
+                    f"`target` {self.label()} must be finite and continuous on {where}; "
+                    f"it is not at x = {gap:.6g}"
                 )
-        x = np.linspace(interval[0], interval[1], points)
+        x = np.linspace(a, b, points)
         with np.errstate(all="ignore"):
             y = self(x)
             dy = self.derivative(x)
         bad = ~np.isfinite(y)
         if bad.any():
             raise UsageError(
-                f"`target` {self.label()} must be finite on the interval "
-                f"[{interval[0]:g}, {interval[1]:g}]; it is not at x = {x[bad][0]:.6g}"
+                f"`target` {self.label()} must be finite and real on {where}; "
+                f"it is not at x = {x[bad][0]:.6g}"
             )
         if not np.all(np.isfinite(dy)):
             xb = x[~np.isfinite(dy)][0]
             raise UsageError(
-                f"`target` {self.label()} must have a finite derivative on "
-                f"[{interval[0]:g}, {interval[1]:g}]; it does not at x = {xb:.6g}"
+                f"`target` {self.label()} must have a finite derivative on {where}; "
+                f"it does not at x = {xb:.6g}"
             )
+        check_magnitude(float(np.max(np.abs(y))), f"`target` {self.label()} on {where}")
+        check_magnitude(
+            float(np.max(np.abs(dy))), f"the derivative of `target` {self.label()} on {where}"
+        )
 
 
 @functools.lru_cache(maxsize=256)
-def _discontinuity(expression: str, interval: tuple[float, float]) -> float | None:
-    """A point of ``interval`` where the expression is not continuous, or None.
+def _discontinuity(expr: sp.Expr, interval: tuple[float, float]) -> float | None:
+    """A point of ``interval`` where sympy finds ``expr`` not continuous, or None.
 
-    None also when sympy cannot decide (``NotImplementedError``) or gives up.
+    None also when sympy cannot decide (``NotImplementedError``, ...) or runs out of
+    ``CONTINUITY_SECONDS``; :func:`_numeric_gap` still runs then.
     """
     import sympy as sp
     from sympy.calculus.util import continuous_domain
 
     full = sp.Interval(sp.Float(interval[0]), sp.Float(interval[1]))
     try:
-        domain = continuous_domain(parse_expression(expression), _x(), full)
-    except (NotImplementedError, TypeError, ValueError):
-        return None
-    missing = full - domain
+        with work_budget(CONTINUITY_SECONDS, "continuity analysis"):
+            domain = continuous_domain(expr, _x(), full)
+            missing = full - domain
+    except (NotImplementedError, TypeError, ValueError, RecursionError, AttributeError):
+        return None  # undecided (UsageError: out of time) -- the numeric check still runs
     if missing.is_empty:
         return None
     try:
         return float(missing.inf)
     except (TypeError, ValueError):
         return float(interval[0])
+
+
+#: Cells of the fine grid of :func:`_numeric_gap`, and how many of its steepest are bisected.
+_GAP_CELLS, _GAP_CANDIDATES = 20_000, 8
+
+
+def _numeric_gap(target: Target, a: float, b: float) -> float | None:
+    """A point of [a, b] where ``target`` jumps or has a pole, found by bisection, or None.
+
+    The ``_GAP_CANDIDATES`` largest steps |f(x_{i+1}) - f(x_i)| of a grid of
+    ``_GAP_CELLS`` cells are bisected (always into the half with the larger step) down to
+    float64 resolution. A continuous f's step shrinks with the cell; a jump keeps its
+    height and a pole grows, so a final step above 1e-3 of the initial one marks a
+    discontinuity. Non-finite or non-real values are reported at the first such point.
+    """
+    x = np.linspace(a, b, _GAP_CELLS + 1)
+    with np.errstate(all="ignore"):
+        y = target(x)
+    bad = ~np.isfinite(y)
+    if bad.any():
+        return float(x[bad][0])
+    steps = np.abs(np.diff(y))
+    for i in np.argsort(steps)[::-1][:_GAP_CANDIDATES]:
+        lo, hi, flo, fhi = x[i], x[i + 1], y[i], y[i + 1]
+        first = abs(fhi - flo)
+        if first == 0.0:
+            break
+        while True:
+            mid = lo + (hi - lo) / 2
+            if not lo < mid < hi:
+                break
+            with np.errstate(all="ignore"):
+                fmid = float(target(np.array([mid]))[0])
+            if not np.isfinite(fmid):
+                return float(mid)
+            if abs(fmid - flo) >= abs(fhi - fmid):
+                hi, fhi = mid, fmid
+            else:
+                lo, flo = mid, fmid
+        if abs(fhi - flo) > 1e-3 * first and abs(fhi - flo) > 1e-12 * max(1.0, abs(fhi)):
+            return float(min(lo, hi, key=abs))
+    return None
 
 
 def parse_params(items: list[str] | tuple[str, ...] | None) -> dict[str, float]:
@@ -503,21 +729,32 @@ def parse_params(items: list[str] | tuple[str, ...] | None) -> dict[str, float]:
             raise UsageError(f"`--param` {name} must be a number, got {value.strip()!r}") from None
         if not math.isfinite(v):
             raise UsageError(f"`--param` {name} must be finite, got {value.strip()!r}")
+        check_magnitude(v, f"`--param` {name}")
         if name in out:
             raise UsageError(f"`--param` {name} is given twice")
         out[name] = v
     return out
 
 
+def _zero(x, *orders):
+    """DiracDelta(x) and its derivatives as functions: 0 (f' is taken almost everywhere)."""
+    return np.zeros(np.shape(x))
+
+
 def _lambdify(expr: sp.Expr) -> Callable[[np.ndarray], np.ndarray]:
     import sympy as sp
 
-    modules = [{"erf": _special("erf"), "erfc": _special("erfc")}, "numpy"]
+    modules = [{"erf": _special("erf"), "erfc": _special("erfc"), "DiracDelta": _zero}, "numpy"]
     fn = sp.lambdify(_x(), expr, modules=modules)
 
     def call(x: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):  # non-finite values are reported by check_finite
-            y = fn(x)
+            try:
+                y = np.asarray(fn(x))
+            except (ArithmeticError, ValueError):  # Python floats: 1e100**pi overflows
+                y = np.full(np.shape(x), np.nan)
+        if np.iscomplexobj(y):  # non-real values become NaN (refused by check_finite)
+            y = np.where(y.imag == 0, y.real, np.nan)
         return np.broadcast_to(np.asarray(y, dtype=np.float64), np.shape(x)).copy()
 
     return call
@@ -564,8 +801,9 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
                 raise UsageError(
                     f"`--param` {k} is not a parameter of {key} ({rule})" + suggest(k, valid)
                 )
-            if not isinstance(v, int | float) or not math.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise UsageError(f"`--param` {k} must be a finite number, got {v!r}")
+            check_magnitude(float(v), f"`--param` {k}")
         values = {k: float(params.get(k, v)) for k, v in b.defaults}
         for pname, ok, rule in b.rules:
             if not ok(values[pname]):
@@ -587,17 +825,37 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
         )
     if params:
         raise UsageError("`--param` applies to built-in targets only, not to expressions")
-    import sympy as sp
+    import sympy as sp  # expressions only: built-in targets never load sympy
 
-    expr = parse_expression(text)
-    x = _x()
-    if not expr.free_symbols <= {x}:
-        raise UsageError(f"`target` expression must depend on x only, got {text!r}")
+    budget = (
+        f"`target` expression {_show(text)} must be processed (simplified, differentiated) "
+        f"within {EXPRESSION_SECONDS:g} s"
+    )
+    with work_budget(EXPRESSION_SECONDS, budget):
+        try:
+            expr = parse_expression(text)
+            if not expr.free_symbols <= {_x()}:
+                raise UsageError(f"`target` expression must depend on x only, got {_show(text)}")
+            canonical = sp.sstr(expr)
+            if len(canonical) > MAX_EXPRESSION_LENGTH:
+                raise UsageError(
+                    f"`target` expression must be at most {MAX_EXPRESSION_LENGTH} characters in "
+                    f"canonical form (it is stored and parsed again); {_show(text)} has "
+                    f"{len(canonical)}"
+                )
+            derivative = sp.diff(expr, _x())
+            f, df = _lambdify(expr), _lambdify(derivative)
+        except (RecursionError, MemoryError, OverflowError, ZeroDivisionError) as exc:
+            raise UsageError(
+                f"`target` expression {_show(text)} is too complex to process "
+                f"({type(exc).__name__})"
+            ) from None
     return Target(
         name="expression",
         params=(),
-        expression=sp.sstr(expr),
-        _f=_lambdify(expr),
-        _df=_lambdify(sp.diff(expr, x)),
+        expression=canonical,
+        _f=f,
+        _df=df,
         kinks=(),
+        _expr=expr,
     )

@@ -70,28 +70,58 @@ def _fail_click(exc: Any) -> None:
     fail(exc.format_message() + hint, code)
 
 
+class _Interrupted(Exception):
+    """Ctrl-C inside a command (click would print an empty line and raise ``Abort``)."""
+
+
+#: Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+
 class _Group(TyperGroup):
-    """Root group that turns every error into one stderr line and an exit code."""
+    """Root group that turns every error into one stderr line and an exit code.
+
+    Warnings of numpy, scipy and sympy (``RuntimeWarning`` and its subclasses such as
+    ``ComplexWarning``) are errors in the command line: a computation that overflows or
+    drops an imaginary part must not end as a result (exit 1 with one line). opade-fit's
+    own warnings stay warnings.
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        import warnings
+
         try:
-            rv = super().main(
-                args=args,
-                prog_name=prog_name or PROG,
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                rv = super().main(
+                    args=args,
+                    prog_name=prog_name or PROG,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
         except UsageError as exc:
             fail(str(exc), 2)
         except OpadeError as exc:
             fail(str(exc), 1)
-        except (typer.Abort, KeyboardInterrupt):
+        except (_Interrupted, KeyboardInterrupt):
+            fail("interrupted (Ctrl-C); files being written were left unchanged", EXIT_INTERRUPTED)
+        except typer.Abort:
             fail("aborted", 1)
         except BrokenPipeError:
             sys.exit(1)
+        except RuntimeWarning as exc:  # numpy / scipy: see the class docstring
+            fail(f"numerical failure ({type(exc).__name__}: {exc}); nothing was written", 1)
+        except (RecursionError, MemoryError) as exc:
+            fail(f"the input is too large to process ({type(exc).__name__})", 1)
         except Exception as exc:
-            if _is_click_error(exc):
+            if _is_click_error(exc):  # click's usage errors (bad option, missing value ...)
                 _fail_click(exc)
             if os.environ.get("OPADE_DEBUG"):
                 raise

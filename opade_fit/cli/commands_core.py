@@ -15,6 +15,7 @@ from .._version import __version__
 from ..bases import BASIS_NAMES, get_basis
 from ..errors import UsageError
 from ..forms import DENOMINATORS, RationalForm, SymbolicForm, parse_degrees
+from ..limits import MAX_BASES_DEGREE
 from ..targets import _ALIASES, FUNCTIONS, TARGETS
 from .app import app, cli_names
 
@@ -50,6 +51,8 @@ def format_bases(name: str | None = None, *, degree: int = 5, latex: bool = Fals
     basis = get_basis(name)
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < 0:
         raise UsageError(f"`--degree` must be an integer >= 0, got {degree!r}")
+    if degree > MAX_BASES_DEGREE:
+        raise UsageError(f"`--degree` must be at most {MAX_BASES_DEGREE}, got {degree!r}")
     import sympy as sp
 
     polys = basis.sympy_polys(degree)

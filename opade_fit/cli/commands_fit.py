@@ -210,9 +210,10 @@ def fit_cmd(
         except UsageError as exc:
             raise UsageError(cli_names(str(exc))) from None
     from ..fitting import fit_spec  # the solvers (scipy.optimize) load only to fit
+    from ..lsq import OpadeFitWarning
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", OpadeFitWarning)  # numpy's stay errors (app.py)
         results = {mode: fit_spec(spec) for mode, spec in specs.items()}
     _warn_to_stderr(caught)
 
