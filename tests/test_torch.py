@@ -42,6 +42,9 @@ DEGREES = (5, 4)
 
 # The jit deprecation is raised by torch's own inductor imports (torch/utils/mkldnn.py), not by us.
 TORCH_INTERNAL_WARNING = "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"
+# ... and by dynamo, which instantiates torch.autograd.function.Function itself when it traces
+# a custom Function.
+DYNAMO_INTERNAL_WARNING = "ignore:.*autograd.function.Function'> should not be instantiated"
 
 
 def _random_coefficients(basis: str, denominator: str, seed: int):
@@ -205,8 +208,9 @@ def test_gradients_equal_symbolic_formulas(basis, denominator):
 
     # each output depends on its own x only, so d(sum g)/dx is dg/dx pointwise
     (dx,) = torch.autograd.grad(g(xt, ct, dt).sum(), xt)
-    dc = torch.func.jacrev(lambda c: g(xt.detach(), c, dt))(ct)  # (m, k + 1)
-    dd = torch.func.jacrev(lambda d: g(xt.detach(), ct, d))(dt)  # (m, l)
+    jacobian = torch.autograd.functional.jacobian
+    dc = jacobian(lambda c: g(xt.detach(), c, dt), ct)  # (m, k + 1)
+    dd = jacobian(lambda d: g(xt.detach(), ct, d), dt)  # (m, l)
 
     def close(got, name):
         want = np.broadcast_to(sym[name](x, c, d), x.shape)
@@ -318,6 +322,7 @@ def test_invalid_arguments_are_usage_errors(kwargs, match):
 # -- torch.compile -------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.filterwarnings(TORCH_INTERNAL_WARNING)
+@pytest.mark.filterwarnings(DYNAMO_INTERNAL_WARNING)
 def test_torch_compile_matches_eager():
     if not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
         pytest.skip("torch.compile (inductor) needs a C++ compiler; none found on PATH")
@@ -338,3 +343,19 @@ def test_torch_compile_matches_eager():
     torch.testing.assert_close(out, want, rtol=1e-5, atol=1e-6)
     for got, ref in zip(grads, [x.grad, layer.numerator.grad, layer.denominator.grad], strict=True):
         torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_float64_construction_reproduces_the_record_double_only_widens():
+    """The documented promise: dtype=torch.float64 holds the record's coefficients exactly;
+    ``.double()`` of a float32 layer holds their float32 roundings."""
+    if not hasattr(opade_fit, "get_init"):
+        pytest.skip("opade_fit.get_init (the init tables) is not available yet")
+    layer64 = OPAU(init="leaky_relu", dtype=torch.float64)
+    coef = layer64.init_record["coefficients"]
+    c = torch.tensor(coef["numerator"], dtype=torch.float64)
+    d = torch.tensor(coef["denominator"], dtype=torch.float64)
+    assert torch.equal(layer64.numerator.detach(), c)
+    assert torch.equal(layer64.denominator.detach(), d)
+    widened = OPAU(init="leaky_relu").double()
+    assert torch.equal(widened.numerator.detach(), c.float().double())
+    assert not torch.equal(widened.numerator.detach(), c)  # the rounding is real

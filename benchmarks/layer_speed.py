@@ -1,0 +1,279 @@
+"""Benchmark: speed and memory of the OPAU layer against GELU, LeakyReLU and the incumbent.
+
+Side by side in one process, for one input shape (default (8, 256, 32, 32),
+float32) and each thread count, it measures:
+
+* ``fwd``: median time of ``y = layer(x)`` with ``x.requires_grad`` (a training forward);
+* ``fwd+bwd``: median time of the forward plus ``torch.autograd.grad`` of ``y`` with
+  respect to ``x`` and the layer's parameters, for a fixed random output gradient; both
+  wall-clock and process CPU time (on a loaded machine a long call is preempted more
+  often than a short one, which inflates wall-clock ratios; CPU time is not affected);
+* ``saved B/el``: bytes the forward keeps for backward, per input element, counted with
+  ``torch.autograd.graph.saved_tensors_hooks`` (distinct storages, so a tensor saved
+  twice counts once);
+* ``peak B/el``: peak memory allocated during forward+backward above what was allocated
+  before it, per input element (CPU: the profiler's allocator trace; CUDA:
+  ``torch.cuda.max_memory_allocated``). GELU's peak is its output, the saved input,
+  the input gradient and temporaries.
+
+Layers: ``nn.GELU``, ``nn.LeakyReLU``, ``OPAU`` hermite1 and monomial (safe, 5/4,
+Leaky ReLU init) eager and under ``torch.compile``, and the incumbent: a
+re-enactment of rational_activations' "version A" pure-PyTorch formula (safe PAU
+5/4: a Vandermonde matrix of x, numerator and |.|-summed denominator as row sums),
+with the same coefficients as the monomial OPAU.
+
+Timing runs the layers round-robin (one call of each per round, ``--repeat``
+rounds) so that load changes on a shared machine hit every layer alike; quote the
+medians and the ratios to GELU, and the machine load (printed).
+
+Usage::
+
+    python benchmarks/layer_speed.py [--shape 8,256,32,32] [--threads 1,2]
+        [--repeat 15] [--device cpu|cuda] [--dtype float32] [--no-compile]
+        [--blocks 4096,16384,65536]   # also time eager OPAU at these block sizes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from opade_fit.torch import OPAU
+from opade_fit.torch import _function as opau_function
+
+
+class IncumbentPAU(nn.Module):
+    """rational_activations' version A, pure PyTorch, re-enacted (safe PAU, monomial basis).
+
+    g(x) = (a_0 + a_1 x + ... + a_k x^k) / (1 + |b_1 x| + ... + |b_l x^l|), computed as
+    row sums of a (numel, k + 1) Vandermonde matrix of x; autograd for the backward.
+    """
+
+    def __init__(self, numerator: torch.Tensor, denominator: torch.Tensor) -> None:
+        super().__init__()
+        self.numerator = nn.Parameter(numerator.detach().clone())
+        self.denominator = nn.Parameter(denominator.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x.reshape(-1)
+        k1, l = self.numerator.shape[0], self.denominator.shape[0]
+        # torch.vander(z, k1, increasing=True) as in the original; vander's own backward
+        # fails in torch 2.13 ("modified by an inplace operation"), so the same matrix is
+        # built as the cumulative product of [1, z, z, ...]
+        ones = torch.ones(z.shape[0], 1, dtype=z.dtype, device=z.device)
+        powers = torch.cat([ones, z[:, None].expand(-1, k1 - 1)], 1).cumprod(1)
+        num = powers.mul(self.numerator).sum(1)
+        one = torch.ones(1, dtype=z.dtype, device=z.device)
+        pad = torch.zeros(k1 - l - 1, dtype=z.dtype, device=z.device)
+        den = powers.mul(torch.cat([one, self.denominator, pad])).abs().sum(1)
+        return num.div(den).view(x.shape)
+
+
+def make_layers(device: str, dtype: torch.dtype, compile_: bool) -> dict[str, nn.Module]:
+    """name -> layer (parameters in ``dtype`` on ``device``)."""
+    kw = {"device": device, "dtype": dtype}
+    hp1 = OPAU("hermite1", "safe", (5, 4), init="leaky_relu", **kw)
+    pau = OPAU("monomial", "safe", (5, 4), init="leaky_relu", **kw)
+    layers: dict[str, nn.Module] = {
+        "nn.GELU": nn.GELU(),
+        "nn.LeakyReLU": nn.LeakyReLU(),
+        "OPAU hermite1 eager": hp1,
+        "OPAU monomial eager": pau,
+    }
+    if compile_:
+        layers["OPAU hermite1 compiled"] = torch.compile(
+            OPAU("hermite1", "safe", (5, 4), init="leaky_relu", **kw)
+        )
+        layers["OPAU monomial compiled"] = torch.compile(
+            OPAU("monomial", "safe", (5, 4), init="leaky_relu", **kw)
+        )
+    layers["incumbent (version A)"] = IncumbentPAU(pau.numerator, pau.denominator)
+    return layers
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def fwd_step(layer: nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    def run() -> None:
+        layer(x)
+
+    return run
+
+
+def fwd_bwd_step(layer: nn.Module, x: torch.Tensor, gy: torch.Tensor) -> Callable[[], None]:
+    inputs = [x, *layer.parameters()]
+
+    def run() -> None:
+        y = layer(x)
+        torch.autograd.grad(y, inputs, gy)
+
+    return run
+
+
+def round_robin(
+    steps: dict[str, Callable[[], None]], repeat: int, device: str
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall-clock and process-CPU seconds per step, calling each step once per round."""
+    wall: dict[str, list[float]] = {name: [] for name in steps}
+    cpu: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeat):
+        for name, step in steps.items():
+            sync(device)
+            t0, c0 = time.perf_counter(), time.process_time()
+            step()
+            sync(device)
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return (
+        {name: statistics.median(ts) for name, ts in wall.items()},
+        {name: statistics.median(ts) for name, ts in cpu.items()},
+    )
+
+
+def saved_bytes(layer: nn.Module, x: torch.Tensor) -> int:
+    """Bytes of distinct storages the forward saves for backward."""
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        s = t.untyped_storage()
+        storages[s.data_ptr()] = s.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = layer(x)
+    del y
+    return sum(storages.values())
+
+
+def peak_bytes(step: Callable[[], None], device: str) -> int:
+    """Peak allocated bytes during ``step`` above the allocation before it."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "trace.json")
+        prof.export_chrome_trace(path)
+        with open(path) as f:
+            events = json.load(f)["traceEvents"]
+    mem = [e["args"] for e in events if e.get("name") == "[memory]"]
+    if not mem:
+        return 0
+    mem.sort(key=lambda a: a.get("Addr", 0) * 0)  # keep trace order
+    totals = [a["Total Allocated"] for a in mem]
+    base = totals[0] - mem[0]["Bytes"]
+    return max(totals) - base
+
+
+def load() -> str:
+    try:
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "load average n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shape", default="8,256,32,32")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
+    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--blocks", default="", help="also time eager OPAU at these block sizes")
+    args = ap.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: no CUDA device is available", file=sys.stderr)
+        return 2
+    try:
+        shape = tuple(int(v) for v in args.shape.split(","))
+        threads = [int(v) for v in args.threads.split(",")]
+        blocks = [int(v) for v in args.blocks.split(",") if v]
+    except ValueError:
+        print("--shape, --threads and --blocks take comma-separated integers", file=sys.stderr)
+        return 2
+    dtype = getattr(torch, args.dtype)
+    device = args.device
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=gen).to(device=device, dtype=dtype).requires_grad_()
+    gy = torch.randn(shape, generator=gen).to(device=device, dtype=dtype)
+    numel = x.numel()
+    print(f"torch {torch.__version__}, device {device}, dtype {args.dtype}, shape {shape}")
+    print(f"{load()} (before), {os.cpu_count()} CPUs")
+    layers = make_layers(device, dtype, not args.no_compile)
+
+    # warm-up (compiles) and memory, once
+    t0 = time.perf_counter()
+    for layer in layers.values():
+        fwd_bwd_step(layer, x, gy)()
+        fwd_bwd_step(layer, x, gy)()
+    print(f"warm-up (including compilation) {time.perf_counter() - t0:.1f} s")
+    memory = {
+        name: (
+            saved_bytes(layer, x) / numel,
+            peak_bytes(fwd_bwd_step(layer, x, gy), device) / numel,
+        )
+        for name, layer in layers.items()
+    }
+
+    for n_threads in threads:
+        torch.set_num_threads(n_threads)
+        fwd, _ = round_robin(
+            {name: fwd_step(layer, x) for name, layer in layers.items()}, args.repeat, device
+        )
+        both, both_cpu = round_robin(
+            {name: fwd_bwd_step(layer, x, gy) for name, layer in layers.items()},
+            args.repeat,
+            device,
+        )
+        g_f, g_b, g_c = fwd["nn.GELU"], both["nn.GELU"], both_cpu["nn.GELU"]
+        print(f"\n{n_threads} thread(s), {args.repeat} rounds, {load()} (after)")
+        print(
+            f"| {'layer':<24} | fwd ms | × GELU | fwd+bwd ms | × GELU | fwd+bwd CPU ms "
+            "| × GELU | saved B/el | peak B/el |"
+        )
+        rule = "|-------:" * 2 + "|-----------:|-------:|---------------:|-------:"
+        print(f"|{'-' * 26}{rule}|----------:|---------:|")
+        for name in layers:
+            saved, peak = memory[name]
+            print(
+                f"| {name:<24} | {fwd[name] * 1e3:6.2f} | {fwd[name] / g_f:6.2f} "
+                f"| {both[name] * 1e3:10.2f} | {both[name] / g_b:6.2f} "
+                f"| {both_cpu[name] * 1e3:14.2f} | {both_cpu[name] / g_c:6.2f} "
+                f"| {saved:10.1f} | {peak:9.1f} |"
+            )
+
+    if blocks and device == "cpu":
+        default = opau_function.BLOCK
+        torch.set_num_threads(threads[0])
+        print(f"\neager OPAU hermite1 fwd+bwd by block size ({threads[0]} thread(s)):")
+        layer = layers["OPAU hermite1 eager"]
+        for b in blocks:
+            opau_function.BLOCK = b
+            wall, cpu = round_robin({"b": fwd_bwd_step(layer, x, gy)}, args.repeat, device)
+            print(f"  BLOCK={b:>8}: {wall['b'] * 1e3:7.2f} ms wall, {cpu['b'] * 1e3:7.2f} ms CPU")
+        opau_function.BLOCK = default
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
