@@ -122,7 +122,7 @@ def _classify_cli(res: dict, expression: str | None) -> tuple[str, str]:
     if rc in (1, 2):
         lines = err.splitlines()
         if len(lines) == 1 and lines[0].startswith("opade: error: ") and out == "":
-            if "unexpected" in lines[0]:
+            if lines[0].startswith("opade: error: unexpected "):
                 return "internal", lines[0]
             return "clean", lines[0]
         return "internal", f"rc {rc}, stdout {out[:80]!r}, stderr {err[:300]!r}"
@@ -158,7 +158,7 @@ def _api_call(code: str) -> tuple[str, str]:
         value = eval(code, namespace)
     except OpadeError as exc:
         msg = str(exc)
-        if "\n" in msg or "unexpected" in msg:
+        if "\n" in msg or msg.startswith("unexpected"):
             return "internal", f"bad message {msg!r}"
         return "clean", msg
     record = value.to_dict() if hasattr(value, "to_dict") else getattr(value, "record", None)

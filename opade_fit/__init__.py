@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .fitting import fit
     from .forms import RationalForm
     from .result import FitResult
+    from .sweeps import sweep
     from .tables import get_init
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "__version__",
     "fit",
     "get_init",
+    "sweep",
 ]
 
 # public name -> module that defines it
@@ -39,6 +41,7 @@ _LAZY = {
     "RationalForm": "forms",
     "FitResult": "result",
     "get_init": "tables",
+    "sweep": "sweeps",
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -125,13 +126,22 @@ def work_budget(seconds: float, message: str) -> Iterator[None]:
     def expire(signum, frame):
         raise BudgetExceeded
 
+    def unraisable(report) -> None:  # an expiry inside __del__ / a gc callback: retried
+        if not isinstance(report.exc_value, BudgetExceeded):
+            hook(report)
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # repeating: an expiry that lands in a gc callback or __del__ is swallowed by Python
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)
     start = time.monotonic()
     try:
         yield
     except BudgetExceeded:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         raise UsageError(f"{message} (gave up after {time.monotonic() - start:.0f} s)") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = hook

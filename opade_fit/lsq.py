@@ -41,7 +41,7 @@ from scipy.optimize import least_squares, lsq_linear
 
 from .problem import Problem
 
-__all__ = ["LsqSolution", "OpadeFitWarning", "solve_lsq"]
+__all__ = ["LsqSolution", "OpadeFitWarning", "linearised_matrix", "solve_lsq"]
 
 _EPS = np.finfo(np.float64).eps
 #: Relative tolerances of the nonlinear refinement (multiples of machine epsilon).
@@ -189,11 +189,15 @@ class _Model:
         new = 0.5 * float(np.sum(self.residual(snapped) ** 2))
         return (snapped, new) if new <= cost else (theta, cost)
 
-    def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
-        """SK step: min || sqrt(w) (P - f (1 + s*B)) / qprev || (bounded for safe)."""
+    def sk_system(self, s: np.ndarray | float, qprev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Matrix A and right-hand side of the SK step: A theta ~ rhs."""
         sw = self.p.sqrt_w / qprev
         A = np.hstack([self.Fn.T, -(self.p.f * s * self.Fd_eff).T]) * sw[:, None]
-        rhs = self.p.f * sw
+        return A, self.p.f * sw
+
+    def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
+        """SK step: min || sqrt(w) (P - f (1 + s*B)) / qprev || (bounded for safe)."""
+        A, rhs = self.sk_system(s, qprev)
         scale = np.linalg.norm(A, axis=0)
         scale[scale == 0] = 1.0
         As = A / scale
@@ -273,7 +277,12 @@ def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray, bool]]:
     return out
 
 
-def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None) -> LsqSolution:
+def solve_lsq(
+    problem: Problem,
+    *,
+    extra_starts: list[np.ndarray] | None = None,
+    only_extra: bool = False,
+) -> LsqSolution:
     """Least-squares fit of ``problem`` (see module docstring).
 
     Parameters
@@ -281,6 +290,8 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
     problem : Problem
     extra_starts : list of ndarray, optional
         Additional starting vectors ``(z, d)`` (e.g. from a neighbouring fit).
+    only_extra : bool, default False
+        Refine only ``extra_starts`` (skip the built-in start set).
 
     Returns
     -------
@@ -294,7 +305,7 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
     if nz == 0:  # all-zero centring with every f_i(0) != 0 (Laguerre): g = 0
         return LsqSolution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
     pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[form.denominator]
-    starts = _starts(problem)
+    starts = [] if only_extra else _starts(problem)
     for i, th in enumerate(extra_starts or ()):
         starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64), False))
     starts = [s for s in starts if np.all(np.isfinite(s[2]))]
@@ -374,3 +385,18 @@ def solve_lsq(problem: Problem, *, extra_starts: list[np.ndarray] | None = None)
             stacklevel=2,
         )
     return best
+
+
+def linearised_matrix(problem: Problem) -> np.ndarray:
+    """The matrix of the first linearised (Sanathanan-Koerner) least-squares step.
+
+    ``A = sqrt(w) [f_0 .. f_k | -f * b_1 .. -f * b_l]`` (one row per grid
+    point; b_j = |f_j| for ``safe``, f_j otherwise; numerator columns in the
+    free coefficients z), i.e. the system ``A (z, d) ~ sqrt(w) f`` solved for
+    the first start with Q_prev = 1 and s = +1. Its condition number (after
+    the unit-column scaling the solver applies) measures how well the basis
+    separates the coefficients.
+    """
+    pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[problem.form.denominator]
+    model = _Model(problem, pattern)
+    return model.sk_system(1.0, np.ones_like(problem.x))[0]

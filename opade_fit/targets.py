@@ -136,7 +136,7 @@ _ARITY: dict[str, tuple[int, int]] = {
 }
 _ADD_OPS = (ast.Add, ast.Sub)
 _MUL_OPS = (ast.Mult, ast.Div)
-_POW_OPS = (ast.Pow, ast.BitXor)  # "x^2" means power, as in sympy's convert_xor
+_POW_OPS = (ast.Pow,)
 _LOG10_MAX = math.log10(MAX_MAGNITUDE)
 
 
@@ -257,7 +257,9 @@ def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None)
     if deepest > MAX_EXPRESSION_DEPTH:
         raise UsageError(f"{too_deep}; {_show(text)} nests deeper")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        # "^" means power with the precedence of "**" (as sympy's convert_xor): replaced
+        # before parsing, since Python's "^" binds looser than "+" (x^2+1 would be x**3)
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
         raise UsageError(
             f"`target` expression {_show(text)} is not valid syntax: {exc.msg}"
@@ -781,6 +783,8 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
         if params:
             raise UsageError("`params` cannot be combined with a Target instance")
         return name
+    if params is not None and not isinstance(params, Mapping):
+        raise UsageError(f"`params` must be a mapping NAME -> number, got {params!r}")
     params = dict(params or {})
     text = str(name).strip()
     key = text.lower()
@@ -818,7 +822,7 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
             _df=lambda x, _b=b, _p=values: _b.df(x, **_p),
             kinks=b.kinks(**values),
         )
-    if text.isidentifier():
+    if text.isidentifier() and text not in ("x", *_CONSTANTS):  # "x", "pi": expressions
         raise UsageError(
             f"`target` must be one of {', '.join(TARGET_NAMES)}, silu, or an expression in x; "
             f"got {text!r}" + suggest(key, [*TARGET_NAMES, *_ALIASES])

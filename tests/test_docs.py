@@ -82,7 +82,7 @@ NOT_RUN = {
     ". .venv/bin/activate": "environment setup",
     "pip install -e .": "install (CI installs the project)",
     "pip install torch==2.13.0": "install (CI runs it)",
-    "pip install -e '.[test,torch,docs]'": "install (CI runs it)",
+    "pip install -e '.[test,torch,keras-backends,docs]'": "install (CI runs it)",
     "mkdocs build --strict": "CI runs it (.ci/run)",
     "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu": "install",
     "pip install 'opade-fit[torch]'": "install from an index, not the checkout",

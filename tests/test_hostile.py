@@ -406,7 +406,8 @@ def test_fit_options_end_in_one_line_or_a_consistent_fit(options):
     assert result.exit_code in (0, 1, 2), result.stderr
     if result.exit_code:
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("opade: error: ")
-        assert "unexpected" not in result.stderr and result.stdout == ""
+        assert not result.stderr.startswith("opade: error: unexpected ")
+        assert result.stdout == ""
         return
     record = json.loads(result.stdout)
     k, l = record["form"]["degrees"]
@@ -418,3 +419,34 @@ def test_fit_options_end_in_one_line_or_a_consistent_fit(options):
     err = np.max(np.abs(g - get_target("tanh")(x)))
     assert np.isfinite(err)
     assert err == pytest.approx(record["errors"]["fit"]["max_abs"], rel=1e-6, abs=1e-12)
+
+
+def test_caret_has_the_precedence_of_power():
+    """Python's ``^`` binds looser than ``+``: ``x^2+1`` was parsed as x**3 (issue 17 campaign)."""
+    from opade_fit.targets import X, parse_expression
+
+    assert parse_expression("x^2+1") == X**2 + 1
+    assert parse_expression("2*x^2") == 2 * X**2
+    assert parse_expression("-x^2") == -(X**2)
+    assert parse_expression("x^2^2") == X**4  # right-associative, as **
+
+
+@pytest.mark.parametrize("text", ["Max(x)", "((x))", "1/(1/x)", "----e", "x + 0/E"])
+def test_expressions_whose_canonical_form_is_a_bare_name_can_be_read_back(text):
+    """A record stores the canonical form ("x", "E"); reading it back must give the same f."""
+    import numpy as np
+
+    from opade_fit.targets import get_target
+
+    target = get_target(text)
+    again = get_target(target.expression)
+    x = np.linspace(-3, 3, 13)
+    np.testing.assert_array_equal(again(x), target(x))
+
+
+def test_params_must_be_a_mapping():
+    from opade_fit.errors import UsageError
+    from opade_fit.targets import get_target
+
+    with pytest.raises(UsageError, match="`params` must be a mapping"):
+        get_target("swish", [1])

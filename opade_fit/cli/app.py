@@ -166,7 +166,13 @@ def _register() -> None:
     # each command lives in its own module; importing it registers it on `app`
     import importlib
 
-    for mod in ("commands_core", "commands_fit", "commands_tables", "commands_report"):
+    for mod in (
+        "commands_core",
+        "commands_fit",
+        "commands_tables",
+        "commands_report",
+        "commands_sweep",
+    ):
         try:
             importlib.import_module(f"{__package__}.{mod}")
         except ModuleNotFoundError as exc:

@@ -42,7 +42,7 @@ References
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 try:
@@ -58,15 +58,11 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subproce
 from ..bases import get_basis
 from ..errors import UsageError
 from ..forms import RationalForm
+from ..layer_init import INIT_RANDOM, RANDOM_INIT_STD, check_init_name, from_record, from_table
 from ..result import FitResult
 from ._function import rational_apply
 
 __all__ = ["INIT_RANDOM", "OPAU", "RANDOM_INIT_STD", "rational"]
-
-#: Value of ``init`` that draws random coefficients instead of reading a table.
-INIT_RANDOM = "random"
-#: Standard deviation of the normal distribution used by ``init="random"``.
-RANDOM_INIT_STD = 0.1
 
 
 @functools.cache
@@ -232,11 +228,7 @@ class OPAU(nn.Module):
             raise UsageError(f"`num_parameters` must be an integer >= 1, got {num_parameters!r}")
         if num_parameters < 1:
             raise UsageError(f"`num_parameters` must be an integer >= 1, got {num_parameters!r}")
-        if not isinstance(init, str):
-            raise UsageError(
-                f"`init` must be a target name or 'random', got {init!r}; "
-                "use `coefficients=` or `OPAU.from_record` for explicit values"
-            )
+        random = check_init_name(init)
         factory = {"device": device, "dtype": dtype or torch.get_default_dtype()}
         self.form = form
         self.num_parameters = num_parameters
@@ -246,29 +238,24 @@ class OPAU(nn.Module):
         if coefficients is not None:
             c, d = coefficients
             self.init_name = "coefficients"
-        elif init.strip().lower() == INIT_RANDOM:
+        elif random:
             c = torch.randn(form.k + 1, generator=generator, dtype=torch.float64)
             d = torch.randn(form.l, generator=generator, dtype=torch.float64)
             c, d = RANDOM_INIT_STD * c, RANDOM_INIT_STD * d
             self.init_name = INIT_RANDOM
         else:
-            from .. import get_init  # lazy: the tables are only read when asked for
-
-            entry = get_init(
+            entry = from_table(
                 init,
-                basis=form.basis,
-                denominator=form.denominator,
-                degrees=form.degrees,
+                form,
                 objective=objective,
                 center=center,
                 weight=weight,
-                interval=tuple(interval),
-                params=None if params is None else dict(params),
+                interval=interval,
+                params=params,
             )
-            record = _plain_record(entry)
-            c, d = _record_coefficients(record, form)
-            self.init_record = dict(record)
-            self.init_name = str(record.get("target", {}).get("name", init))
+            c, d = entry.numerator, entry.denominator
+            self.init_record = entry.record
+            self.init_name = entry.name
 
         self.numerator = nn.Parameter(self._shaped(c, form.k + 1, "numerator", factory))
         self.denominator = nn.Parameter(self._shaped(d, form.l, "denominator", factory))
@@ -310,22 +297,19 @@ class OPAU(nn.Module):
         UsageError
             If ``record`` is not a fit record of a supported schema version.
         """
-        if isinstance(record, FitResult):
-            result = record
-        else:
-            result = FitResult.from_dict(_plain_record(record))
-        f = result.form
+        entry = from_record(record)
+        f = entry.form
         layer = cls(
             f.basis,
             f.denominator,
             f.degrees,
             num_parameters=num_parameters,
-            coefficients=(result.numerator, result.denominator),
+            coefficients=(entry.numerator, entry.denominator),
             device=device,
             dtype=dtype,
         )
-        layer.init_record = dict(result.record)
-        layer.init_name = result.target.name
+        layer.init_record = entry.record
+        layer.init_name = entry.name
         return layer
 
     # -- nn.Module -------------------------------------------------------------------
@@ -342,29 +326,3 @@ class OPAU(nn.Module):
             f"basis={self.form.basis!r}, denominator={self.form.denominator!r}, "
             f"degrees=({k}, {l}), num_parameters={self.num_parameters}, init={self.init_name!r}"
         )
-
-
-def _plain_record(obj: Any) -> dict[str, Any]:
-    """The plain dict of a record, :class:`FitResult` or table entry (anything with `.record`)."""
-    inner = getattr(obj, "record", obj)
-    if not isinstance(inner, Mapping):
-        raise UsageError(f"`record` must be a fit record (a mapping), got {type(obj).__name__}")
-    return dict(inner)
-
-
-def _record_coefficients(
-    record: Mapping[str, Any], form: RationalForm
-) -> tuple[Sequence[float], Sequence[float]]:
-    """Coefficients of a table entry, checked against the form that was asked for."""
-    try:
-        rf = record["form"]
-        rec_form = RationalForm(rf["basis"], rf["denominator"], tuple(rf["degrees"]))
-        coef = record["coefficients"]
-        c, d = list(coef["numerator"]), list(coef["denominator"])
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"`record` is not a fit record (schema 1.x): missing {exc}") from None
-    if rec_form != form:
-        raise UsageError(
-            f"the table entry is for {rec_form.label()}, but the layer is {form.label()}"
-        )
-    return c, d

@@ -172,7 +172,7 @@ def classify_target(text: str) -> tuple[str, str]:
         target.check_finite((-5.0, 5.0))
     except UsageError as exc:
         msg = str(exc)
-        if "\n" in msg or "`target`" not in msg or "unexpected" in msg:
+        if "\n" in msg or "`target`" not in msg or msg.startswith("unexpected"):
             return "wrong", f"bad message: {msg!r}"
         return "clean", msg
     xs = np.linspace(-5.0, 5.0, 41)

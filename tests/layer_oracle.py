@@ -1,0 +1,68 @@
+"""Framework-free test oracle for the layers (not a test module: imported by the layer tests).
+
+The reference is :meth:`RationalForm.evaluate` (float64, what every record is evaluated
+with) and the lambdified :meth:`RationalForm.symbolic` derivatives (what `opade derive`
+prints; Biswas et al. 2021, eqs. 8-10).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from opade_fit.bases import BASIS_NAMES, get_basis
+from opade_fit.forms import DENOMINATORS, RationalForm
+
+#: float64 layer vs float64 reference: max |error| / max |g|.
+FLOAT64_RTOL = 1e-12
+#: float32 layer vs float64 reference: max |error| / S, where S is the largest first-order
+#: rounding sensitivity of g = P/Q, max_x (sum_i |c_i f_i| + |g| sum_j |d_j f_j|) / |Q|
+#: (>= max |g|; equal to it up to a small factor unless the coefficients cancel heavily).
+FLOAT32_RTOL = 1e-6
+#: autodiff gradients vs the lambdified symbolic formulas (float64), relative to max(|want|, 1).
+GRADIENT_RTOL = 1e-10
+#: gradient points are kept at least this far from kinks (|f_j| = 0, B = 0) and poles.
+KINK_MARGIN = 0.05
+
+FORMS = [(b, d) for b in BASIS_NAMES for d in DENOMINATORS]
+FORM_IDS = [f"{b}-{d}" for b, d in FORMS]
+DEGREES = (5, 4)
+
+
+def random_coefficients(basis: str, denominator: str, seed: int, degrees=DEGREES):
+    """Random c, d for which Q >= 1/2 on [-3, 3] (so `plain` has no pole there)."""
+    rng = np.random.default_rng(seed)
+    k, l = degrees
+    c = rng.normal(size=k + 1)
+    d = rng.normal(size=l)
+    if denominator == "plain":
+        F, _ = get_basis(basis).evaluate(np.linspace(-3, 3, 601), l)
+        d = d / np.abs(d).sum() * 0.5 / np.abs(F[1:]).max(axis=1)
+    return c, d
+
+
+def sensitivity(form: RationalForm, x: np.ndarray, c, d) -> float:
+    """max_x (sum_i |c_i f_i| + |g| sum_j |d_j f_j|) / |Q|: the float rounding scale of g."""
+    F, _ = form.basis_values(x)
+    p = form.parts(x, c, d)
+    num = np.abs(np.asarray(c)[:, None] * F[: form.k + 1]).sum(axis=0)
+    den = np.abs(np.asarray(d)[:, None] * F[1 : form.l + 1]).sum(axis=0)
+    return float(np.max((num + np.abs(p.P / p.Q) * den) / np.abs(p.Q)))
+
+
+def smooth_points(basis: str, d) -> np.ndarray:
+    """Points of [-2.5, 2.5] at least KINK_MARGIN away from kinks and from Q = 0."""
+    x = np.linspace(-2.5, 2.5, 97) + 0.0123
+    F, _ = get_basis(basis).evaluate(x, DEGREES[1])
+    B = np.asarray(d) @ F[1:]
+    keep = np.abs(F[1:]).min(axis=0) > KINK_MARGIN
+    keep &= np.abs(B) > KINK_MARGIN
+    keep &= 1.0 + B > 0.2
+    assert keep.sum() >= 20
+    return x[keep]
+
+
+def gradient_case(basis: str, denominator: str):
+    """(x, c, d) for a gradient test: random coefficients, |d_j| >= KINK_MARGIN, smooth x."""
+    c, d = random_coefficients(basis, denominator, seed=7)
+    d = np.where(np.abs(d) < KINK_MARGIN, KINK_MARGIN, d)  # |d_j| is a kink at d_j = 0
+    return smooth_points(basis, d), c, d
