@@ -822,7 +822,7 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
             _df=lambda x, _b=b, _p=values: _b.df(x, **_p),
             kinks=b.kinks(**values),
         )
-    if text.isidentifier() and text not in ("x", *_CONSTANTS):  # "x", "pi": expressions
+    if text.isidentifier() and text not in ("x", *_CONSTANT_NAMES):  # "x", "pi": expressions
         raise UsageError(
             f"`target` must be one of {', '.join(TARGET_NAMES)}, silu, or an expression in x; "
             f"got {text!r}" + suggest(key, [*TARGET_NAMES, *_ALIASES])

@@ -65,6 +65,7 @@ def _command_lines() -> list[tuple[str, str]]:
             if re.match(r"\s*(\$ )?(opade|pip|python)", b)
         ]
         for body in bodies:
+            body = re.sub(r"\\\n\s*", " ", body)  # join backslash-continued lines
             for line in body.splitlines():
                 line = re.sub(r"^\$ ", "", line.strip())
                 line = re.sub(r"\s+#.*$", "", line)  # trailing comment
@@ -88,7 +89,14 @@ NOT_RUN = {
     "pip install 'opade-fit[torch]'": "install from an index, not the checkout",
     "python -m pytest": "this test suite itself",
     ".ci/min-versions": "CI runs it (a separate venv, minutes)",
+    "pip install 'opade-fit[keras]'": "install from an index, not the checkout",
+    "pip install tensorflow-cpu": "install (the keras-backends extra in CI)",
+    "export KERAS_BACKEND=jax": "environment setting (tests/test_keras.py covers each backend)",
 }
+
+#: Commands run elsewhere, with where: `opade sweep` fits whole degree grids (minutes);
+#: tests/test_sweep.py runs the command on small grids.
+ELSEWHERE_PREFIXES = ("opade sweep ",)
 
 #: Long commands -> the short form run here (same subcommand, a job of seconds). The
 #: originals run in CI: `opade tables check` regenerates all 654 entries (minutes).
@@ -111,7 +119,7 @@ def _doc_commands() -> list[tuple[str, str]]:
     """Each distinct ``opade`` command once, with the first file that shows it."""
     first: dict[str, str] = {}
     for f, c in _command_lines():
-        if c.startswith("opade "):
+        if c.startswith("opade ") and not c.startswith(ELSEWHERE_PREFIXES):
             first.setdefault(c, f)
     return [(f, c) for c, f in first.items()]
 
