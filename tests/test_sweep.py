@@ -328,3 +328,23 @@ def test_cli_writes_records_summary_figures_and_progress(tmp_path):
     assert again.exit_code == 0 and "(4 reused)" in again.stderr
     assert len((out / "records.jsonl").read_text().splitlines()) == 4
     assert os.path.getsize(out / "summary.csv") > 0
+
+
+def test_report_shows_a_sweep_and_rejects_a_folder_without_one(small, tmp_path):
+    out_sweep, entries = small
+    rec = tmp_path / "rec.json"
+    rec.write_text(json.dumps(entries[0].record))
+    out = tmp_path / "report"
+    result = runner.invoke(
+        app, ["report", str(rec), "--sweep", str(out_sweep), "--out", str(out), "-j", "1"]
+    )
+    assert result.exit_code == 0, result.stderr
+    page = (out / "index.html").read_text()
+    assert 'id="sweep"' in page and 'href="#sweep"' in page
+    assert "Nesting (no fit worse than the one a degree below): holds" in page
+    for name in ("sweep-pareto.png", "sweep-cost.png", "sweep-heatmap-gelu.png"):
+        assert (out / "figures" / name).is_file() and f"figures/{name}" in page
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad = runner.invoke(app, ["report", str(rec), "--sweep", str(empty), "--out", str(out)])
+    _one_line(bad, 2, "`--sweep`", "no sweep records")

@@ -80,6 +80,14 @@ def report_cmd(
             "--bases", help="Only these bases (repeat or comma-separate).", show_default=False
         ),
     ] = None,
+    sweep: Annotated[
+        Path | None,
+        typer.Option(
+            "--sweep",
+            help="Also show a degree sweep: the --out folder of `opade sweep`.",
+            show_default=False,
+        ),
+    ] = None,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -104,12 +112,29 @@ def report_cmd(
     if out.exists() and not out.is_dir():
         raise UsageError(f"`--out` {str(out)!r} is a file; give a folder")
     sources = list(records) if records else [tables if tables is not None else tables_dir()]
+    entries = None
+    if sweep is not None:
+        from ..sweeps import read_entries
+
+        if not sweep.is_dir():
+            raise UsageError(
+                f"`--sweep` must be the folder of an `opade sweep` run, got {str(sweep)!r}"
+            )
+        entries = read_entries(sweep)[0]
+        if not entries:
+            raise UsageError(f"`--sweep` {str(sweep)!r} holds no sweep records (records.jsonl)")
     recs = read_records(sources)
     if not recs:
         where = ", ".join(str(s) for s in sources)
         raise UsageError(f"`--tables` {where} holds no fit records (regenerate the tables first)")
     with progress_reporter("drawing figures") as progress:
         index = build_report(
-            recs, out, targets=targets_list, bases=bases_list, progress=progress, jobs=jobs
+            recs,
+            out,
+            targets=targets_list,
+            bases=bases_list,
+            progress=progress,
+            jobs=jobs,
+            sweep=entries,
         )
     typer.echo(f"wrote {index}", err=True)

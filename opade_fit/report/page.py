@@ -479,6 +479,7 @@ def build_report(
     bases: Sequence[str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     jobs: int | None = None,
+    sweep: Sequence[Any] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` and its figures (``out_dir/figures/``) for fit records.
 
@@ -497,6 +498,9 @@ def build_report(
         Processes drawing figures; default: up to 4 (the CPUs available) when
         there are at least :data:`~opade_fit.report.figures.POOL_THRESHOLD`
         figures, else 1.
+    sweep : sequence of SweepEntry, optional
+        Degree-sweep results (:func:`opade_fit.sweeps.read_entries`): adds the
+        "Degree sweep" section with its figures (docs/sweep.md).
 
     Returns
     -------
@@ -533,6 +537,10 @@ def build_report(
     _section_targets(page, records)
     _section_center(page, records)
     _section_published(page, records, targets)
+    if sweep:
+        from .sweep import sweep_section
+
+        page.add(sweep_section(sweep, out))
 
     run_jobs(page.jobs, jobs=jobs, progress=progress)
 
@@ -545,7 +553,9 @@ def build_report(
             for t in sorted({target_label(r) for r in records}, key=_target_order)
         )
         + '</ul></li><li><a href="#centring">Zero-centring cost</a></li>'
-        '<li><a href="#published">Against the published tables</a></li></ol></nav>'
+        '<li><a href="#published">Against the published tables</a></li>'
+        + ('<li><a href="#sweep">Degree sweep</a></li>' if sweep else "")
+        + "</ol></nav>"
     )
     doc = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -114,11 +114,11 @@ def pareto_figure(entries: Sequence[SweepEntry]):
                     linewidth=1.2,
                     label=b,
                 )
-            ax.set_title(f"{t} — {den}", loc="left")
+            ax.set_title(f"{t}\n{den}", loc="left")
             ax.set_xlabel("trainable parameters k + 1 + l")
             if j == 0:
                 ax.set_ylabel("RMS error on the fit interval")
-    axes[0, -1].legend(loc="upper right", ncols=2, title="Pareto front per basis")
+    axes[0, -1].legend(loc="lower left", ncols=2, title="Pareto front per basis", fontsize=7)
     return fig
 
 
