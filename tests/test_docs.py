@@ -68,6 +68,7 @@ def _command_lines() -> list[tuple[str, str]]:
             body = re.sub(r"\\\n\s*", " ", body)  # join backslash-continued lines
             for line in body.splitlines():
                 line = re.sub(r"^\$ ", "", line.strip())
+                line = re.sub(r"^nice -n \d+ ", "", line)  # the same command, lower priority
                 line = re.sub(r"\s+#.*$", "", line)  # trailing comment
                 if not line or line.startswith("#"):
                     continue
