@@ -16,18 +16,23 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .errors import UsageError
-from .lsq import LsqSolution, solve_lsq
+from .lsq import ROUNDING_FLOOR, TIE_RTOL, LsqSolution, choose, solve_lsq
 from .problem import DEFAULT_POINTS, FitSpec, Problem, build_problem, drop_candidates, make_spec
 from .record import SCHEMA_VERSION
 from .result import FitResult, measure_errors, tool_block
 from .targets import Target
 
-__all__ = ["WARM_START_ATOL", "WARM_START_RTOL", "fit", "fit_spec"]
+__all__ = ["POLE_REACH", "WARM_START_ATOL", "WARM_START_RTOL", "fit", "fit_spec"]
 
 #: ``extra_starts``: the best warm-started candidate is kept unless the usual starts
 #: reach a least-squares cost lower by more than this relative (and absolute) margin.
 WARM_START_RTOL = 1e-8
 WARM_START_ATOL = (64 * np.finfo(np.float64).eps) ** 2
+
+_EPS = float(np.finfo(np.float64).eps)
+#: The record's ``poles`` lists the real roots of Q with |x| <= POLE_REACH (units of x);
+#: farther roots (a nearly vanishing leading d_l) are ill-conditioned in float64.
+POLE_REACH = 1e3
 
 
 def fit(
@@ -219,16 +224,14 @@ def _fit_spec(
     coarse_points: int | None = None,
 ) -> FitResult:
     if spec.center == "drop-one" and spec.drop is None:
-        # try every admissible dropped coefficient, keep the best (fixed order: ties -> first)
-        best = None
-        for cand in drop_candidates(spec.form):
-            res = _fit_spec(spec.with_(drop=cand))
-            key = _objective_value(res)
-            if best is None or key < best[0]:
-                best = (key, res)
-        if best is None:  # no coefficient can be dropped: identical to general
+        # try every admissible dropped coefficient, keep the best: objective values within
+        # TIE_RTOL are ties, decided by the check-interval max error, then the lowest index
+        results = [_fit_spec(spec.with_(drop=cand)) for cand in drop_candidates(spec.form)]
+        if not results:  # no coefficient can be dropped: identical to general
             return _fit_spec(spec.with_(center="general"))
-        return best[1]
+        keys = [(_objective_value(r), r.errors["check"]["max_abs"]) for r in results]
+        floor = ROUNDING_FLOOR * _EPS
+        return results[choose(keys, [(TIE_RTOL, floor), (TIE_RTOL, floor)])]
     problem = build_problem(spec)
     sol, certificate, solver = _solve(problem, extra_starts, coarse_points)
     return _result(problem, sol, certificate, solver)
@@ -277,7 +280,9 @@ def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResul
             "check": {"interval": list(spec.check_interval), **check_err},
         },
         "solver": solver,
-        "poles": form.poles(d, spec.check_interval),
+        # every real root of Q (plain only), and those on the check interval
+        "poles": form.poles(d, (-POLE_REACH, POLE_REACH)),
+        "poles_in_check": form.poles(d, spec.check_interval),
         "certificate": certificate,
     }
     return FitResult(

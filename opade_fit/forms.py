@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 DENOMINATORS: tuple[str, ...] = ("safe", "safe-abs-sum", "plain")
+#: ``safe-abs-sum``: |B| <= B_ZERO_RTOL * sum_j |d_j f_j| counts as B = 0 (a kink of
+#: |B|), where Q' is the right-hand derivative |B'| rather than sign(rounding noise) * B'.
+B_ZERO_RTOL = 64 * np.finfo(np.float64).eps
 
 
 def parse_degrees(value: str | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -220,7 +223,11 @@ class RationalForm:
         elif self.denominator == "safe-abs-sum":
             B = np.tensordot(d, Fd, axes=1)
             Q = 1.0 + np.abs(B)
-            dQ = np.sign(B) * np.tensordot(d, dFd, axes=1)
+            dB = np.tensordot(d, dFd, axes=1)
+            # where B vanishes to rounding (minimax puts zeros of B on grid points), its
+            # sign is noise: use the right-hand derivative of |B| there, |B'|
+            zero = np.abs(B) <= B_ZERO_RTOL * np.tensordot(np.abs(d), np.abs(Fd), axes=1)
+            dQ = np.where(zero, np.abs(dB), np.sign(B) * dB)
         else:
             B = np.tensordot(d, Fd, axes=1)
             Q = 1.0 + B

@@ -18,15 +18,22 @@ is on. Coefficients are ``theta = (z, d)`` with the numerator ``c = N z``
      (s = +1, and s = sign(x)), one start per pattern, plus patterns with
      one sign change at each of 11 interior points, screened by a brief
      refinement, together with 12 scattered starts from a fixed seed (the
-     best two are refined fully);
+     best two, and those within :data:`SCREEN_MARGIN` of the second, are
+     refined fully);
    * ``plain``: Q = 1 + B(x), plus the pole-free start d = 0.
 
    Each start is refined by a few SK re-weightings.
 2. **Nonlinear refinement**: :func:`scipy.optimize.least_squares` (trust
    region reflective, analytic Jacobian, Jacobian column scaling) from every
-   start; the best final RMS wins (for ``safe-abs-sum`` every candidate gets
-   :data:`STAGE_NFEV` evaluations and only the best continues). For
-   ``plain``, a result with a real root of Q in the fit interval is rejected.
+   start (for ``safe-abs-sum`` every candidate gets :data:`STAGE_NFEV`
+   evaluations, and those within :data:`STAGE_MARGIN` of the best continue).
+   For ``plain``, a result with a real root of Q in the fit interval is
+   rejected.
+3. **Choice** (:func:`choose`): the lowest cost wins, but costs within
+   :data:`TIE_RTOL` (or below the rounding floor) are ties, decided by the
+   fewer roots of Q on the guard interval (``plain``), the smaller max error
+   on the check interval, the smaller coefficient norm, then the fixed start
+   order -- never by the last bits of the cost.
 
 Everything is deterministic: the scattered starts come from a fixed seed.
 """
@@ -34,6 +41,7 @@ Everything is deterministic: the scattered starts come from a fixed seed.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +49,14 @@ from scipy.optimize import least_squares, lsq_linear
 
 from .problem import Problem
 
-__all__ = ["LsqSolution", "OpadeFitWarning", "linearised_matrix", "solve_lsq"]
+__all__ = [
+    "LsqSolution",
+    "OpadeFitWarning",
+    "choose",
+    "guard_interval",
+    "linearised_matrix",
+    "solve_lsq",
+]
 
 _EPS = np.finfo(np.float64).eps
 #: Relative tolerances of the nonlinear refinement (multiples of machine epsilon).
@@ -67,8 +82,22 @@ RANDOM_SEED = 20211
 STAGE_NFEV = 120
 #: Function evaluations of the brief refinement that screens those extra starts ...
 SCREEN_NFEV = 15
-#: ... and how many of them are then refined fully.
+#: ... and how many of them are then refined fully, at least: every screened start whose
+#: cost is within SCREEN_MARGIN (relative) of the SCREEN_KEEP-th best is refined too, so
+#: a rounding-level change of the screening costs cannot move the cut.
 SCREEN_KEEP = 2
+SCREEN_MARGIN = 0.25
+#: safe-abs-sum: every candidate stopped by STAGE_NFEV whose cost is within STAGE_MARGIN
+#: (relative) of the best candidate continues to the full budget.
+STAGE_MARGIN = 0.25
+#: Candidate costs within TIE_RTOL (relative) of each other are ties, decided by the next
+#: key (docs/fitting.md "Choosing among candidates"): rounding moves a converged cost by
+#: ~1e-12 relative, distinct local minima are much further apart.
+TIE_RTOL = 1e-6
+#: Costs below 0.5 * (ROUNDING_FLOOR * eps * max|f|)^2 are rounding noise (exact fits).
+ROUNDING_FLOOR = 1e3
+#: Points of the check-interval grid on which tied candidates are compared.
+CHECK_POINTS = 2001
 
 #: Fixed messages for the status codes reported in the record.
 MESSAGES = {
@@ -97,6 +126,9 @@ class LsqSolution:
     nfev: int
     njev: int
     start: str
+    #: The other refined candidates, ``(numerator, denominator, start, cost)`` in the fixed
+    #: start order (the minimax fit of ``safe-abs-sum`` tries their sign patterns of B).
+    alternatives: tuple = ()
 
     @property
     def success(self) -> bool:
@@ -277,6 +309,111 @@ def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray, bool]]:
     return out
 
 
+def choose(keys: Sequence[Sequence[float]], tolerances: Sequence[tuple[float, float]]) -> int:
+    """Index of the best candidate: lexicographic keys, each compared with a tolerance.
+
+    Candidate i ties with the best on key j when ``key_ij <= m_j + rtol_j *
+    |m_j| + atol_j``, m_j the smallest key j among the candidates still tied;
+    the first key that separates them decides, and candidates tied on every key
+    go by their fixed order (the lowest index). So a difference at rounding
+    level (another BLAS kernel or SIMD path) never decides, unlike ``argmin``.
+
+    Parameters
+    ----------
+    keys : sequence of sequences of float
+        One row per candidate, most important key first (smaller is better;
+        non-finite keys lose).
+    tolerances : sequence of (rtol, atol)
+        One pair per key.
+
+    Returns
+    -------
+    int
+        The chosen row.
+    """
+    if not keys:
+        raise ValueError("no candidates to choose from")
+    alive = list(range(len(keys)))
+    for j, (rtol, atol) in enumerate(tolerances):
+        vals = [float(keys[i][j]) for i in alive]
+        finite = [v for v in vals if np.isfinite(v)]
+        if not finite:
+            continue
+        m = min(finite)
+        lim = m + rtol * abs(m) + atol
+        alive = [i for i, v in zip(alive, vals, strict=True) if np.isfinite(v) and v <= lim]
+        if len(alive) == 1:
+            break
+    return alive[0]
+
+
+@dataclass
+class _Candidate:
+    """A refined start: the pieces :func:`choose` ranks it by."""
+
+    name: str
+    pattern: str
+    theta: np.ndarray
+    cost: float
+    status: int
+    nfev: int
+    njev: int
+
+
+def _check_error(problem: Problem, theta: np.ndarray) -> float:
+    """max |g - f| on :data:`CHECK_POINTS` points of the check interval (inf at a pole)."""
+    a, b = problem.spec.check_interval
+    x = np.linspace(a, b, CHECK_POINTS)
+    nz = problem.N.shape[1]
+    with np.errstate(all="ignore"):
+        g = problem.form.evaluate(x, problem.N @ theta[:nz], theta[nz:])
+        v = float(np.max(np.abs(g - problem.spec.target(x))))
+    return v if np.isfinite(v) else np.inf
+
+
+def _guard_poles(problem: Problem, d: np.ndarray) -> int:
+    """plain: number of real roots of Q on the guard interval (see :func:`guard_interval`)."""
+    if problem.form.denominator != "plain":
+        return 0
+    return len(problem.form.poles(d, guard_interval(problem.spec.check_interval)))
+
+
+def guard_interval(check_interval: tuple[float, float]) -> tuple[float, float]:
+    """The check interval widened by its own length on each side: [a - L, b + L], L = b - a.
+
+    ``plain`` fits prefer candidates without a root of Q there, and a
+    ``plain`` init-table entry must have none there (docs/tables.md).
+    """
+    a, b = check_interval
+    length = b - a
+    return (a - length, b + length)
+
+
+def _rank(problem: Problem, cands: list[_Candidate], floor: float) -> int:
+    """The winner among refined candidates (:func:`choose` with the lsq keys).
+
+    Keys, in order: the cost (ties within :data:`TIE_RTOL`, or both below the
+    rounding floor), plain only: the number of roots of Q on the guard
+    interval, the max error on the check interval (ties within
+    :data:`TIE_RTOL` + the floor), the coefficient norm (within
+    :data:`TIE_RTOL`), then the fixed start order.
+    """
+    keys = []
+    for c in cands:
+        z, d = c.theta[: problem.N.shape[1]], c.theta[problem.N.shape[1] :]
+        keys.append(
+            (
+                c.cost,
+                float(_guard_poles(problem, d)),
+                _check_error(problem, c.theta),
+                float(np.linalg.norm(np.concatenate([problem.N @ z, d]))),
+            )
+        )
+    rounding = np.sqrt(2.0 * floor)
+    tols = [(TIE_RTOL, floor), (0.0, 0.0), (TIE_RTOL, rounding), (TIE_RTOL, 0.0)]
+    return choose(keys, tols)
+
+
 def solve_lsq(
     problem: Problem,
     *,
@@ -305,41 +442,48 @@ def solve_lsq(
     if nz == 0:  # all-zero centring with every f_i(0) != 0 (Laguerre): g = 0
         return LsqSolution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
     pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[form.denominator]
+    # costs below the rounding floor are exact fits (the target is a form of the family)
+    scale = float(np.max(np.abs(problem.f))) if problem.f.size else 0.0
+    floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(scale, 1.0)) ** 2
     starts = [] if only_extra else _starts(problem)
     for i, th in enumerate(extra_starts or ()):
         starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64), False))
     starts = [s for s in starts if np.all(np.isfinite(s[2]))]
     screened = []
-    for name, pat, theta0, screen in starts:
+    for i, (name, pat, theta0, screen) in enumerate(starts):
         if screen:
             with np.errstate(all="ignore"):
                 r = _Model(problem, pat).refine(theta0, max_nfev=SCREEN_NFEV)
             if np.isfinite(r.cost):
-                screened.append((r.cost, name, pat, r.x))
+                screened.append((r.cost, i, name, pat, r.x))
     screened.sort(key=lambda t: t[0])  # stable: ties keep the fixed order
+    kept = screened[:SCREEN_KEEP]
+    if len(screened) > SCREEN_KEEP:
+        # the screening costs are still moving: every start near the cut goes on too
+        cut = screened[SCREEN_KEEP - 1][0] * (1.0 + SCREEN_MARGIN) + floor
+        kept += [s for s in screened[SCREEN_KEEP:] if s[0] <= cut]
+    kept.sort(key=lambda t: t[1])  # back to the fixed start order
     starts = [s for s in starts if not s[3]]
-    starts += [(name, pat, th, True) for _, name, pat, th in screened[:SCREEN_KEEP]]
-    best = None
-    best_theta = None
+    starts += [(name, pat, th, True) for _, _, name, pat, th in kept]
     a, b = problem.spec.interval
-    full_nfev = MAX_NFEV_PER_COEF * (problem.N.shape[1] + l + 1)
+    full_nfev = MAX_NFEV_PER_COEF * (nz + l + 1)
+    cands: list[_Candidate] = []
     for name, pat, theta0, _ in starts:
         model = _Model(problem, pat)
         with np.errstate(all="ignore"):
-            # safe-abs-sum: every candidate gets STAGE_NFEV evaluations; only the
-            # best one continues to the full budget (below), as |B|'s kinks make
-            # TRF creep and the creeping rarely reorders the candidates
+            # safe-abs-sum: every candidate first gets STAGE_NFEV evaluations (|B|'s
+            # kinks make TRF creep); the ones near the best continue below
             res = model.refine(theta0, max_nfev=STAGE_NFEV if pat == "abs" else full_nfev)
             # TRF starts strictly inside the bounds; when the linearised start is
             # already optimal (an exactly representable target), keep it
             start_cost = 0.5 * float(np.sum(model.residual(np.clip(theta0, *model.bounds())) ** 2))
-        theta = res.x
-        if np.isfinite(start_cost) and start_cost < res.cost:
-            theta, res.cost = np.clip(theta0, *model.bounds()), start_cost
-        if not np.isfinite(res.cost):
+        theta, cost = res.x, float(res.cost)
+        if np.isfinite(start_cost) and start_cost < cost * (1.0 - TIE_RTOL) - floor:
+            theta, cost = np.clip(theta0, *model.bounds()), start_cost
+        if not np.isfinite(cost):
             continue
         if pat == "safe":
-            theta, res.cost = model.snap_to_bounds(theta, res.cost)
+            theta, cost = model.snap_to_bounds(theta, cost)
         z, d = model.split(theta)
         if form.denominator == "plain" and form.poles(d, (a, b)):
             # the refinement ran into a pole; keep the start if it is pole-free (the
@@ -348,35 +492,53 @@ def solve_lsq(
             z, d = model.split(theta)
             if not np.isfinite(start_cost) or form.poles(d, (a, b)):
                 continue
-            res.cost, name = start_cost, f"unrefined {name}"
-        c = problem.N @ z
-        cand = LsqSolution(
-            c, d.copy(), float(res.cost), int(res.status), int(res.nfev), int(res.njev or 0), name
+            cost, name = start_cost, f"unrefined {name}"
+        cands.append(
+            _Candidate(name, pat, theta, cost, int(res.status), int(res.nfev), int(res.njev or 0))
         )
-        if best is None or cand.cost < best.cost:
-            best, best_theta = cand, (pat, theta)
-    if best is not None and best.status == 0 and best_theta[0] == "abs":
+        start = np.clip(theta0, *model.bounds())
+        if start_cost <= floor and not np.array_equal(start, theta):
+            # an exact start (the target is a form of the family) is a candidate of its own:
+            # TRF may leave it by rounding-level steps that grow beyond the fit interval
+            _z0, d0 = model.split(start)
+            if form.denominator != "plain" or not form.poles(d0, (a, b)):
+                cands.append(
+                    # status 1: the gradient is zero to rounding at an exact fit
+                    _Candidate(f"exact {name}", pat, start, start_cost, 1, int(res.nfev), 0)
+                )
+    if pattern == "abs" and cands:
+        # continue every candidate stopped by STAGE_NFEV whose cost is within
+        # STAGE_MARGIN of the best: the cap must not decide between them
+        best_staged = min(c.cost for c in cands)
+        cut = best_staged * (1.0 + STAGE_MARGIN) + floor
         model = _Model(problem, "abs")
-        with np.errstate(all="ignore"):
-            res = model.refine(best_theta[1], max_nfev=full_nfev - STAGE_NFEV)
-        if np.isfinite(res.cost) and res.cost <= best.cost:
-            z, d = model.split(res.x)
-            best = LsqSolution(
-                problem.N @ z,
-                d.copy(),
-                float(res.cost),
-                int(res.status),
-                best.nfev + int(res.nfev),
-                best.njev + int(res.njev or 0),
-                best.start,
-            )
-    if best is None:
+        for c in cands:
+            if c.status != 0 or c.cost > cut:
+                continue
+            with np.errstate(all="ignore"):
+                res = model.refine(c.theta, max_nfev=full_nfev - STAGE_NFEV)
+            c.nfev += int(res.nfev)
+            c.njev += int(res.njev or 0)
+            if np.isfinite(res.cost) and res.cost <= c.cost:
+                c.theta, c.cost, c.status = res.x, float(res.cost), int(res.status)
+    if not cands:
         warnings.warn(
             f"no finite, pole-free least-squares solution for {form.label()}; returning g = 0",
             OpadeFitWarning,
             stacklevel=2,
         )
         return LsqSolution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
+    iw = _rank(problem, cands, floor)
+    win = cands[iw]
+    alternatives = tuple(
+        (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost)
+        for i, c in enumerate(cands)
+        if i != iw
+    )
+    z, d = win.theta[:nz], win.theta[nz:]
+    best = LsqSolution(
+        problem.N @ z, d.copy(), win.cost, win.status, win.nfev, win.njev, win.name, alternatives
+    )
     if best.status == 0:
         warnings.warn(
             f"least squares for {form.label()} stopped at the evaluation limit "

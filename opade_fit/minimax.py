@@ -45,9 +45,12 @@ Method
    better incumbent and the iteration resumes).
 
 For ``safe-abs-sum`` the sign patterns searched are, in this order, B >= 0,
-B with the sign of x, and the sign pattern of the least-squares solution
-(when it differs); the lower bound is the minimum over the patterns, so it
-holds only for forms whose B has one of these patterns on the LP points.
+B with the sign of x, the sign pattern of the least-squares solution
+(``B~lsq``) and those of the other least-squares candidates within
+:data:`ALT_MARGIN` of its cost (``B~lsq:<start>``), each when it is new; the
+lower bound is the minimum over the patterns, so it holds only for forms
+whose B has one of these patterns on the LP points. The best family is chosen
+by :func:`~opade_fit.lsq.choose` (levels within :data:`LEVEL_TIE_RTOL` tie).
 
 The certificate reports ``upper_bound`` (the achieved weighted max error on
 the dense grid), ``lower_bound`` and ``gap = (upper - lower) /
@@ -73,7 +76,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from .lsq import MAX_SAFE_D, LsqSolution, OpadeFitWarning
+from .lsq import CHECK_POINTS, MAX_SAFE_D, LsqSolution, OpadeFitWarning, choose
 from .problem import Problem, parse_weight
 from .result import DENSE_POINTS
 
@@ -110,6 +113,17 @@ ROUNDING_FLOOR = 1e3
 TAU_MIN = -100.0
 #: Differential-correction steps keep Q <= TRUST_Q * Q_k at the points (normalisation).
 TRUST_Q = 4.0
+#: Levels within this relative distance (plus the rounding floor) are ties between
+#: families: the check-interval error, then the family order decides (docs/minimax.md).
+LEVEL_TIE_RTOL = 1e-6
+#: ``safe-abs-sum``: the least-squares B counts as 0 at a point where |B| is below
+#: SIGN_RTOL * sum_j |d_j f_j| (its sign there does not make a new pattern).
+SIGN_RTOL = 1e-9
+#: ``safe-abs-sum``: other least-squares candidates within ALT_MARGIN (relative cost) of
+#: the winner contribute their sign pattern of B as a family.
+ALT_MARGIN = 0.25
+#: ... unless its d is within SAME_D_RTOL (relative norm) of a start already taken.
+SAME_D_RTOL = 1e-6
 #: Target relative gap for status 1.
 GAP_TARGET = 1e-2
 
@@ -525,15 +539,16 @@ def solve_minimax(
     elif den == "plain":
         fams.append((_Family("plain", "plain"), theta0))
     else:
-        fams.extend(_abs_families(s, theta0))
+        fams.extend(_abs_families(s, theta0, lsq_solution))
 
     results = []
     for fam, th in fams:
         pts = s.add_points(s.points0, s.peaks(th, PEAK_FRACTION * s.dense_level(th)))
         pts, th, H, ok = s.descend(pts, fam, th)
         results.append([fam, pts, th, H if ok else np.inf])
-    # best by dense level (ties -> first family)
-    ib = int(np.argmin([r[3] for r in results]))
+    # best by dense level; levels within LEVEL_TIE_RTOL are ties, decided by the max error
+    # on the check interval, then the family order (lsq.choose)
+    ib = _best_family(s, results)
     upper = results[ib][3]
     # certify every family below the best upper bound
     lower = np.inf
@@ -542,8 +557,8 @@ def solve_minimax(
         lb, pts, th = s.certify(pts, fam, th, upper)
         H = s.dense_level(th)
         r[1:] = [pts, th, H]
-        if H < upper:  # certification found a better solution in this family
-            upper, ib = H, i
+        if H < upper * (1 - LEVEL_TIE_RTOL) - s.floor:
+            upper, ib = H, i  # certification found a clearly better solution in this family
         lower = min(lower, lb)
     fam, pts, th, _ = results[ib]
     lower = float(min(lower, upper))
@@ -573,29 +588,73 @@ def solve_minimax(
     return sol, _certificate(lower, upper, s.floor, scope), _solver_block(sol)
 
 
-def _abs_families(s: _Solver, theta0: np.ndarray) -> list[tuple[_Family, np.ndarray]]:
-    """Sign patterns for safe-abs-sum, each with the LS start (sign of d chosen to fit)."""
+def _best_family(s: _Solver, results: list) -> int:
+    """Index of the best family result ``[fam, pts, theta, level]`` (see :func:`lsq.choose`)."""
+    a, b = s.problem.spec.check_interval
+    x = np.linspace(a, b, CHECK_POINTS)
+    f = s.problem.spec.target(x)
+    keys = []
+    for _fam, _pts, th, level in results:
+        with np.errstate(all="ignore"):
+            g = s.form.evaluate(x, s.N @ th[: s.nz], th[s.nz :])
+            e = float(np.max(np.abs(g - f)))
+        keys.append((level, e if np.isfinite(e) else np.inf))
+    return choose(keys, [(LEVEL_TIE_RTOL, s.floor), (LEVEL_TIE_RTOL, s.floor)])
+
+
+def _abs_families(
+    s: _Solver, theta0: np.ndarray, lsq: LsqSolution
+) -> list[tuple[_Family, np.ndarray]]:
+    """Sign patterns for safe-abs-sum, each with a least-squares start (sign of d chosen to fit).
+
+    B >= 0, B ~ sign(x), the pattern of the least-squares fit (``B~lsq``) and the pattern of
+    every other least-squares candidate whose cost is within :data:`ALT_MARGIN` of the
+    winner's (``B~lsq:<start>``, in the fixed start order), each when it is new.
+    """
     nz, l = s.nz, s.l
-    d0 = theta0[nz:]
     x0 = s.points0.x
-    B0 = d0 @ s.points0.F[1 : l + 1]
-    sgn_ls = np.where(B0 >= 0, 1.0, -1.0)
+    F0 = s.points0.F[1 : l + 1]
 
-    def ls_sign(x, d0=d0):
-        b = d0 @ s.form.basis_values(np.atleast_1d(x))[0][1 : l + 1]
-        return np.where(b >= 0, 1.0, -1.0)
+    def pattern_of(d):
+        def sign(x, d=d):
+            b = d @ s.form.basis_values(np.atleast_1d(x))[0][1 : l + 1]
+            return np.where(b >= 0, 1.0, -1.0)
 
+        return sign
+
+    starts = [("B~lsq", theta0)]
+    # costs below the least-squares rounding floor are all exact fits: ties, whatever the noise
+    floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(s.scale_f, 1.0)) ** 2
+    for c, d, name, cost in lsq.alternatives:
+        if cost <= lsq.cost * (1.0 + ALT_MARGIN) + floor:
+            starts.append((f"B~lsq:{name}", np.concatenate([_z_from_c(s.N, c), d])))
     cands = [
-        ("B>=0", lambda x: np.ones_like(np.asarray(x, dtype=np.float64))),
-        ("B~sign(x)", lambda x: np.where(np.asarray(x) >= 0, 1.0, -1.0)),
+        ("B>=0", lambda x: np.ones_like(np.asarray(x, dtype=np.float64)), theta0),
+        ("B~sign(x)", lambda x: np.where(np.asarray(x) >= 0, 1.0, -1.0), theta0),
     ]
-    seen = [np.ones_like(x0), np.where(x0 >= 0, 1.0, -1.0)]
-    if not any(np.array_equal(sgn_ls, p) or np.array_equal(sgn_ls, -p) for p in seen):
-        cands.append(("B~lsq", ls_sign))
+    fixed = [np.ones_like(x0), np.where(x0 >= 0, 1.0, -1.0)]
+    taken: list[np.ndarray] = []
+    for name, th in starts:
+        d = th[nz:]
+        B = d @ F0
+        sgn = np.where(B >= 0, 1.0, -1.0)
+        # the sign of B where it vanishes to rounding is noise: compare the patterns elsewhere
+        sure = np.abs(B) > SIGN_RTOL * (np.abs(d) @ np.abs(F0))
+        if any(np.all((sgn == p)[sure]) or np.all((sgn == -p)[sure]) for p in fixed):
+            continue
+        # the zeros of B (the kinks of |B|) move continuously with d, and the family's
+        # optimum with them: a start is new unless its d is that of a start already taken
+        scale = max(float(np.linalg.norm(d)), 1e-300)
+        if any(
+            min(np.linalg.norm(d - t), np.linalg.norm(d + t)) <= SAME_D_RTOL * scale for t in taken
+        ):
+            continue
+        taken.append(d)
+        cands.append((name, pattern_of(d), th))
     out = []
-    for name, sign in cands:
-        th = theta0.copy()
-        if np.sum(sign(x0) * B0) < 0:
+    for name, sign, th0 in cands:
+        th = th0.copy()
+        if np.sum(sign(x0) * (th0[nz:] @ F0)) < 0:
             th[nz:] = -th[nz:]
         out.append((_Family(name, "abs", sign), th))
     return out

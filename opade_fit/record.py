@@ -19,7 +19,7 @@ from .errors import FitError
 __all__ = ["SCHEMA_VERSION", "dumps", "write_atomic", "write_json"]
 
 #: (major, minor) of the fit-record / table schema.
-SCHEMA_VERSION: tuple[int, int] = (1, 0)
+SCHEMA_VERSION: tuple[int, int] = (1, 1)
 
 
 def dumps(obj: Any) -> str:

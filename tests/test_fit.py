@@ -55,6 +55,7 @@ SCHEMA_KEYS = {
     "solver",
     "grid",
     "poles",
+    "poles_in_check",
     "tool",
 }
 
@@ -86,7 +87,7 @@ def _walk_numbers(obj):
 def test_record_has_every_schema_1_0_field_with_the_right_type(hp1):
     rec = hp1.to_dict()
     assert SCHEMA_KEYS <= set(rec)
-    assert rec["schema_version"] == [1, 0]
+    assert rec["schema_version"] == [1, 1]
     assert rec["form"] == {"basis": "hermite1", "denominator": "safe", "degrees": [5, 4]}
     assert rec["target"]["name"] == "leaky_relu"
     assert rec["target"]["params"] == {"negative_slope": 0.01}  # default included
@@ -346,9 +347,11 @@ def test_plain_fits_have_no_pole_in_the_fit_interval(basis, target):
     roots = _monomial_roots_of_q(basis, d)
     real = roots[np.abs(roots.imag) <= 1e-9 * np.maximum(1, np.abs(roots))].real
     assert not np.any((real >= -3) & (real <= 3)), real
-    # the record lists the real roots on the check interval, analytically
+    # the record lists every real root, and those on the check interval, analytically
+    rec = result.to_dict()
+    np.testing.assert_allclose(rec["poles"], sorted(real), rtol=1e-8, atol=1e-10)
     expected = sorted(r for r in real if -5 <= r <= 5)
-    np.testing.assert_allclose(result.to_dict()["poles"], expected, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(rec["poles_in_check"], expected, rtol=1e-8, atol=1e-10)
 
 
 def _leaky(x, s=0.01):

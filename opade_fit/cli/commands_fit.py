@@ -77,7 +77,7 @@ def format_summary(result: FitResult) -> str:
             f"{cert['lower_bound']:.6e} (gap {cert['gap']:.2%}); {cert['scope']}"
         )
     if form["denominator"] == "plain":
-        poles = rec["poles"]
+        poles = rec.get("poles_in_check", rec["poles"])
         lines.append(
             "poles        none on the check interval"
             if not poles

@@ -96,6 +96,14 @@ def regenerate_cmd(
 
 @tables_app.command("check")
 def check_cmd(
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Check only entries matching FIELD=VALUE[|VALUE][,FIELD=VALUE...] (as for "
+            "regenerate); repeat for OR.",
+        ),
+    ] = None,
     jobs: JobsOpt = None,
     spec: SpecOpt = None,
     tables: TablesOpt = None,
@@ -106,7 +114,7 @@ def check_cmd(
     spec_path, root = _spec_and_tables(spec, tables, for_writing=False)
     start = time.perf_counter()
     with progress_reporter("checking") as update:
-        report = check(spec_path, root, jobs=jobs, progress=update)
+        report = check(spec_path, root, only=only or None, jobs=jobs, progress=update)
     elapsed = time.perf_counter() - start
     if not report.ok:
         typer.echo(report.text(), err=True)
