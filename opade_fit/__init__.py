@@ -2,15 +2,26 @@
 
 Coefficient convention (everywhere): numerator c_0..c_k and denominator
 d_1..d_l in increasing degree; the leading 1 of the denominator is implicit.
+
+The public names load on first use (module ``__getattr__``, PEP 562):
+``import opade_fit`` and ``get_init(...)`` never import scipy.optimize, sympy
+or matplotlib; ``fit`` brings the solvers in when it is first accessed
+(tests/test_startup.py checks this).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import FitError, OpadeError, UsageError
-from .fitting import fit
-from .forms import RationalForm
-from .result import FitResult
-from .sweeps import sweep
-from .tables import get_init
+
+if TYPE_CHECKING:
+    from .fitting import fit
+    from .forms import RationalForm
+    from .result import FitResult
+    from .sweeps import sweep
+    from .tables import get_init
 
 __all__ = [
     "FitError",
@@ -23,3 +34,27 @@ __all__ = [
     "get_init",
     "sweep",
 ]
+
+# public name -> module that defines it
+_LAZY = {
+    "fit": "fitting",
+    "RationalForm": "forms",
+    "FitResult": "result",
+    "get_init": "tables",
+    "sweep": "sweeps",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

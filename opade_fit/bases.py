@@ -40,13 +40,15 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
 from .errors import UsageError, lookup
 from .limits import MAX_BASES_DEGREE
+
+if TYPE_CHECKING:  # sympy loads on first use of the exact layer only
+    import sympy as sp
 
 __all__ = [
     "BASES",
@@ -186,6 +188,8 @@ class Basis:
         tuple of sympy.Expr
             ``(f_0, ..., f_n)`` with rational coefficients, symbol ``x`` real.
         """
+        import sympy as sp
+
         _check_degree(n, "n")
         x = sp.Symbol("x", real=True)
         polys = [sp.Integer(1)]
@@ -206,6 +210,8 @@ class Basis:
 
         ``M[i][j]`` is the coefficient of x^j in f_i, for 0 <= i, j <= n.
         """
+        import sympy as sp
+
         x = sp.Symbol("x", real=True)
         rows = []
         for p in self.sympy_polys(n):

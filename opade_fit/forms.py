@@ -36,14 +36,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import sympy as sp
 
 from .bases import Basis, get_basis
 from .errors import UsageError, suggest
 from .limits import MAX_DEGREE
+
+if TYPE_CHECKING:  # sympy loads on first use of the symbolic layer only
+    import sympy as sp
 
 __all__ = [
     "DENOMINATORS",
@@ -346,12 +348,16 @@ class SymbolicForm:
 
     def lambdify(self) -> dict[str, object]:
         """Numpy callables ``f(x, c, d)`` for every expression (test oracle)."""
+        import sympy as sp
+
         args = [self.x, list(self.c), list(self.d)]
         return {name: sp.lambdify(args, e, modules="numpy") for name, e in self.items()}
 
 
 @functools.cache
 def _symbolic(basis: str, denominator: str, degrees: tuple[int, int]) -> SymbolicForm:
+    import sympy as sp
+
     form = RationalForm(basis, denominator, degrees)
     k, l = degrees
     polys = get_basis(basis).sympy_polys(max(k, l))

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy as sp
 
 from .errors import UsageError, suggest
 from .forms import RationalForm
@@ -38,6 +38,9 @@ from .limits import (
     check_magnitude,
 )
 from .targets import Target, get_target
+
+if TYPE_CHECKING:  # sympy loads when a zero-centred fit needs exact relations
+    import sympy as sp
 
 __all__ = [
     "CENTER_MODES",
@@ -197,6 +200,12 @@ class FitSpec:
             or lam < 0
         ):
             raise UsageError(f"`derivative_weight` must be a finite number >= 0, got {lam!r}")
+        if lam != 0 and obj == "max":
+            # the minimax objective bounds max |g - f| only; a weight would be recorded unused
+            raise UsageError(
+                f"`derivative_weight` applies to least squares (objective l2) only; the minimax "
+                f"objective fits max |g - f| and cannot use it, got {lam!r} with objective max"
+            )
         object.__setattr__(self, "derivative_weight", float(lam))
         check_magnitude(self.derivative_weight, "`derivative_weight`")
         center = str(self.center).strip().lower()
@@ -276,6 +285,8 @@ def center_parametrisation(
     constraint : str or None
         The relation that holds, e.g. ``"c0 - c2 + 3*c4 = 0"`` (None for ``none``).
     """
+    import sympy as sp
+
     k = form.k
     v = list(form.basis_object.values_at_zero(k))
     c = sp.symbols(f"c0:{k + 1}")

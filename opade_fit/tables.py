@@ -42,7 +42,6 @@ import numpy as np
 from .bases import BASIS_NAMES
 from .errors import FitError, UsageError, suggest
 from .forms import DENOMINATORS, RationalForm
-from .lsq import guard_interval
 from .problem import (
     CENTER_MODES,
     DEFAULT_POINTS,
@@ -1078,6 +1077,8 @@ def compare_records(
                     f"(relative difference {abs(a - b) / max(abs(a), abs(b)):.2e} > {rtol:g})"
                     + worse
                 )
+    from .lsq import guard_interval  # the solvers' module: not on the get_init path
+
     guard = guard_interval(ci)
     if not _same_poles(_poles_in(cp, guard), _poles_in(fp, guard)):
         out.append(
@@ -1421,6 +1422,8 @@ def get_init(
         "weight": spec.weight,
         "center": spec.center,
     }
+    if spec.target.name == "expression":  # no table holds one; name it as the user wrote it
+        want["target"] = (spec.target.expression, ())
     root = Path(tables) if tables is not None else default_tables_dir()
     path = table_path(root, spec.form.basis)
     candidates: list[tuple[Path, int, dict[str, Any]]] = []

@@ -27,10 +27,9 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.special as sps
-import sympy as sp
 
 from .errors import UsageError, suggest
 from .limits import (
@@ -44,6 +43,12 @@ from .limits import (
     work_budget,
 )
 
+if TYPE_CHECKING:
+    import sympy as sp
+
+# sympy and scipy.special load on first use only: reading a table entry
+# (get_init) and the CLI's listing commands never need them (tests/test_startup.py)
+
 __all__ = [
     "FUNCTIONS",
     "TARGETS",
@@ -54,35 +59,75 @@ __all__ = [
     "parse_params",
 ]
 
-X = sp.Symbol("x", real=True)
+
+def _sympy_function(name: str) -> Callable[..., sp.Expr]:
+    """``sympy.<name>``, looked up (and sympy imported) at the first call."""
+
+    def call(*args: Any) -> sp.Expr:
+        import sympy
+
+        return getattr(sympy, name)(*args)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def _sigmoid(z: sp.Expr) -> sp.Expr:
+    import sympy
+
+    return 1 / (1 + sympy.exp(-z))
+
+
+def _softplus_expr(z: sp.Expr) -> sp.Expr:
+    import sympy
+
+    return sympy.log(1 + sympy.exp(z))
+
+
+def _relu_expr(z: sp.Expr) -> sp.Expr:
+    import sympy
+
+    return sympy.Max(z, 0)
+
 
 #: Functions allowed in expressions, mapped to sympy constructors.
 FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
-    "exp": sp.exp,
-    "log": sp.log,
-    "sqrt": sp.sqrt,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "tan": sp.tan,
-    "sinh": sp.sinh,
-    "cosh": sp.cosh,
-    "tanh": sp.tanh,
-    "atan": sp.atan,
-    "asinh": sp.asinh,
-    "erf": sp.erf,
-    "erfc": sp.erfc,
-    "abs": sp.Abs,
-    "Abs": sp.Abs,
-    "sign": sp.sign,
-    "Max": sp.Max,
-    "Min": sp.Min,
-    "max": sp.Max,
-    "min": sp.Min,
-    "sigmoid": lambda z: 1 / (1 + sp.exp(-z)),
-    "softplus": lambda z: sp.log(1 + sp.exp(z)),
-    "relu": lambda z: sp.Max(z, 0),
+    **{
+        n: _sympy_function(n)
+        for n in ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "atan")
+    },
+    **{n: _sympy_function(n) for n in ("asinh", "erf", "erfc", "sign", "Max", "Min")},
+    "abs": _sympy_function("Abs"),
+    "Abs": _sympy_function("Abs"),
+    "max": _sympy_function("Max"),
+    "min": _sympy_function("Min"),
+    "sigmoid": _sigmoid,
+    "softplus": _softplus_expr,
+    "relu": _relu_expr,
 }
-_CONSTANTS = {"pi": sp.pi, "e": sp.E, "E": sp.E}
+_CONSTANT_NAMES = {"pi": "pi", "e": "E", "E": "E"}
+
+
+def _x() -> sp.Symbol:
+    """The real symbol ``x`` of every target expression."""
+    import sympy
+
+    return sympy.Symbol("x", real=True)
+
+
+def __getattr__(name: str) -> Any:
+    # `X`, the real symbol x, without importing sympy at module import
+    if name == "X":
+        return _x()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _special(name: str) -> Callable[..., np.ndarray]:
+    import scipy.special
+
+    return getattr(scipy.special, name)
+
+
 #: Number of arguments each function takes (min, max); log(x, BASE) is log(x)/log(BASE).
 _ARITY: dict[str, tuple[int, int]] = {
     **{name: (1, 1) for name in FUNCTIONS},
@@ -124,6 +169,8 @@ def _depth(tree: ast.AST) -> int:
 
 def _number(value, where: str) -> sp.Expr:
     """Check a number of the expression (literal or computed from literals)."""
+    import sympy as sp
+
     if value.is_zero:
         return value
     if value.is_finite is False or value is sp.nan:
@@ -145,6 +192,8 @@ def _number(value, where: str) -> sp.Expr:
 
 def _power(base: sp.Expr, exponent: sp.Expr, text: str) -> sp.Expr:
     """``base**exponent``, refusing numeric exponents and results beyond the limits first."""
+    import sympy as sp
+
     if exponent.is_number:
         try:
             p = float(exponent)
@@ -188,6 +237,8 @@ def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None)
         For syntax errors, disallowed syntax or names, a broken limit, a division by zero,
         an infinite or complex constant; the message names the offending piece.
     """
+    import sympy as sp
+
     if not isinstance(text, str) or not text.strip():
         raise UsageError("`target` expression must be a non-empty string")
     if len(text) > MAX_EXPRESSION_LENGTH:
@@ -219,7 +270,8 @@ def parse_expression(text: str, *, names: Mapping[str, sp.Symbol] | None = None)
         ) from None
     if _depth(tree) > MAX_EXPRESSION_DEPTH:
         raise UsageError(f"{too_deep}; {_show(text)} nests deeper")
-    allowed = {"x": X, **_CONSTANTS, **(names or {})}
+    allowed = {"x": _x(), **{k: getattr(sp, v) for k, v in _CONSTANT_NAMES.items()}}
+    allowed.update(names or {})
 
     def conv(node: ast.AST) -> sp.Expr:
         if isinstance(node, ast.Expression):
@@ -330,7 +382,7 @@ _GELU_TANH_C = math.sqrt(2.0 / math.pi)
 
 
 def _expit(z):
-    return sps.expit(z)
+    return _special("expit")(z)
 
 
 def _softplus(z):
@@ -394,8 +446,8 @@ _BUILTINS: dict[str, _Builtin] = {
             "exact GELU x*Phi(x) = x/2*(1 + erf(x/sqrt(2)))",
             "x/2*(1 + erf(x/sqrt(2)))",
             (),
-            lambda x: 0.5 * x * (1.0 + sps.erf(x / math.sqrt(2.0))),
-            lambda x: sps.ndtr(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+            lambda x: 0.5 * x * (1.0 + _special("erf")(x / math.sqrt(2.0))),
+            lambda x: _special("ndtr")(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
         ),
         _Builtin(
             "gelu_tanh",
@@ -526,6 +578,8 @@ class Target:
 
     def sympy_expr(self) -> sp.Expr:
         """Exact f as a sympy expression in the real symbol ``x`` (parameters substituted)."""
+        import sympy as sp
+
         if self._expr is not None:
             return self._expr
         names = {k: sp.Symbol(k, real=True) for k, _ in self.params}
@@ -596,12 +650,13 @@ def _discontinuity(expr: sp.Expr, interval: tuple[float, float]) -> float | None
     None also when sympy cannot decide (``NotImplementedError``, ...) or runs out of
     ``CONTINUITY_SECONDS``; :func:`_numeric_gap` still runs then.
     """
+    import sympy as sp
     from sympy.calculus.util import continuous_domain
 
     full = sp.Interval(sp.Float(interval[0]), sp.Float(interval[1]))
     try:
         with work_budget(CONTINUITY_SECONDS, "continuity analysis"):
-            domain = continuous_domain(expr, X, full)
+            domain = continuous_domain(expr, _x(), full)
             missing = full - domain
     except (NotImplementedError, TypeError, ValueError, RecursionError, AttributeError):
         return None  # undecided (UsageError: out of time) -- the numeric check still runs
@@ -689,8 +744,10 @@ def _zero(x, *orders):
 
 
 def _lambdify(expr: sp.Expr) -> Callable[[np.ndarray], np.ndarray]:
-    modules = [{"erf": sps.erf, "erfc": sps.erfc, "DiracDelta": _zero}, "numpy"]
-    fn = sp.lambdify(X, expr, modules=modules)
+    import sympy as sp
+
+    modules = [{"erf": _special("erf"), "erfc": _special("erfc"), "DiracDelta": _zero}, "numpy"]
+    fn = sp.lambdify(_x(), expr, modules=modules)
 
     def call(x: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):  # non-finite values are reported by check_finite
@@ -765,13 +822,15 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
             _df=lambda x, _b=b, _p=values: _b.df(x, **_p),
             kinks=b.kinks(**values),
         )
-    if text.isidentifier() and text not in ("x", *_CONSTANTS):  # "x", "pi": expressions
+    if text.isidentifier() and text not in ("x", *_CONSTANT_NAMES):  # "x", "pi": expressions
         raise UsageError(
             f"`target` must be one of {', '.join(TARGET_NAMES)}, silu, or an expression in x; "
             f"got {text!r}" + suggest(key, [*TARGET_NAMES, *_ALIASES])
         )
     if params:
         raise UsageError("`--param` applies to built-in targets only, not to expressions")
+    import sympy as sp  # expressions only: built-in targets never load sympy
+
     budget = (
         f"`target` expression {_show(text)} must be processed (simplified, differentiated) "
         f"within {EXPRESSION_SECONDS:g} s"
@@ -779,7 +838,7 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
     with work_budget(EXPRESSION_SECONDS, budget):
         try:
             expr = parse_expression(text)
-            if not expr.free_symbols <= {X}:
+            if not expr.free_symbols <= {_x()}:
                 raise UsageError(f"`target` expression must depend on x only, got {_show(text)}")
             canonical = sp.sstr(expr)
             if len(canonical) > MAX_EXPRESSION_LENGTH:
@@ -788,7 +847,7 @@ def get_target(name: str | Target, params: Mapping[str, float] | None = None) ->
                     f"canonical form (it is stored and parsed again); {_show(text)} has "
                     f"{len(canonical)}"
                 )
-            derivative = sp.diff(expr, X)
+            derivative = sp.diff(expr, _x())
             f, df = _lambdify(expr), _lambdify(derivative)
         except (RecursionError, MemoryError, OverflowError, ZeroDivisionError) as exc:
             raise UsageError(

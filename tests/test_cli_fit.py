@@ -105,10 +105,10 @@ def test_crash_during_the_write_leaves_the_old_file_and_no_temp_file(tmp_path, m
     assert os.listdir(tmp_path) == ["keep.json"]
 
 
-def test_unwritable_out_path_exits_1_with_one_line(tmp_path):
+def test_out_path_in_missing_folder_exits_2_before_fitting(tmp_path):
     path = tmp_path / "no-such-folder" / "x.json"
     result = run("fit", "--target", "relu", "--degrees", "2/1", "--out", str(path))
-    assert_one_line_error(result, 1, "cannot write", "x.json")
+    assert_one_line_error(result, 2, "`--out`", "does not exist")
     assert os.listdir(tmp_path) == []
 
 

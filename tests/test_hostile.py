@@ -340,12 +340,14 @@ def test_an_interrupted_write_leaves_the_file_and_no_temp_file(tmp_path, monkeyp
 def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from opade_fit.cli import app, commands_fit
+    import opade_fit.fitting
+    from opade_fit.cli import app
 
     def interrupt(spec):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(commands_fit, "fit_spec", interrupt)
+    # `opade fit` imports fit_spec from opade_fit.fitting when it fits (lazy import)
+    monkeypatch.setattr(opade_fit.fitting, "fit_spec", interrupt)
     out = tmp_path / "r.json"
     result = CliRunner().invoke(app, ["fit", "--target", "gelu", "--out", str(out)])
     assert result.exit_code == 130

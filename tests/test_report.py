@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 from pathlib import Path
 
@@ -21,7 +23,8 @@ from opade_fit.reference import (
     tables_dir,
 )
 from opade_fit.report import format_error, heatmap_data
-from opade_fit.report.html import build_report, read_records, target_label
+from opade_fit.report.data import read_records, target_label
+from opade_fit.report.page import build_report
 from opade_fit.report.plots import plot_heatmap
 from opade_fit.result import measure_errors
 from opade_fit.targets import get_target
@@ -142,7 +145,7 @@ def small_table(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(small_table, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
-    return build_report(read_records([small_table]), out, progress=False, jobs=1)
+    return build_report(read_records([small_table]), out, jobs=1)
 
 
 def test_page_is_produced_and_every_figure_exists(report):
@@ -327,3 +330,56 @@ def test_published_section_shows_both_formulas(report):
         format_error(_published("rational_kat_cu/init.json/gelu").errors((-3.0, 3.0))["max_abs"])
         in text
     )
+
+
+# ---- layout: the overview leads with the answer, labels are readable --------------------
+def test_overview_leads_with_the_group_of_most_bases(report):
+    text = report.read_text(encoding="utf-8")
+    overview = text[text.index('id="overview"') : text.index('id="targets"')]
+    # the answer first: the best basis per target, then the heatmap comparing most bases
+    assert overview.index("Lowest RMS error per target") < overview.index("<img")
+    first = re.search(r'<img src="([^"]+)"', overview).group(1)
+    # the fixture's only group with two bases (monomial and hermite1): safe, l2, 5/4
+    assert first == "figures/heatmap-safe-l2-5-4-fit.png"
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(5.41e-3, 3.26e-2), (2.1e-8, 2.1e-2), (1e-3, 1.1e-3)])
+@pytest.mark.parametrize("max_ticks", [2, 3, 6])
+def test_colorbar_ticks_keep_both_ends_and_never_crowd(lo, hi, max_ticks):
+    from opade_fit.report.plots import log_colorbar_ticks
+
+    ticks = log_colorbar_ticks(lo, hi, max_ticks=max_ticks)
+    assert ticks[0] == lo and ticks[-1] == hi
+    assert len(ticks) <= max(2, max_ticks)
+    span = math.log10(hi / lo)
+    gaps = [math.log10(b / a) for a, b in itertools.pairwise(ticks)]
+    assert min(gaps) > 0.15 * span  # neighbouring labels are apart on the bar
+
+
+def test_published_figure_tells_our_entries_apart():
+    from opade_fit.report.figures import our_line_style
+
+    num, den = [0.02, 0.5, 0.1, 0.05, 0.01, 0.0], [0.1, 0.2, 0.0, 0.01]
+    recs = [
+        make_record("monomial", "safe", "leaky_relu", num, den),
+        make_record("monomial", "plain", "leaky_relu", num, den),
+        make_record("monomial", "safe", "leaky_relu", num[:4], den[:2]),
+        make_record("monomial", "safe", "leaky_relu", [*num, 0.0, 0.0], [*den, 0.0, 0.0]),
+    ]
+    styles = [our_line_style(r) for r in recs]
+    assert len({s["label"] for s in styles}) == len(recs)
+    assert len({(s["color"], str(s["linestyle"])) for s in styles}) == len(recs)
+
+
+def test_read_records_checks_the_schema_version_through_the_tables_reader(tmp_path):
+    from opade_fit.errors import FitError
+
+    num, den = [0.02, 0.5, 0.1, 0.05, 0.01, 0.0], [0.1, 0.2, 0.0, 0.01]
+    rec = make_record("hermite1", "safe", "gelu", num, den)
+    write_json(tmp_path / "t.json", {"schema_version": [2, 0], "entries": [rec]})
+    with pytest.raises(FitError, match="schema_version"):
+        read_records([tmp_path / "t.json"])
+    with pytest.raises(FitError, match="schema_version"):
+        read_records([tmp_path])
+    write_json(tmp_path / "t.json", {"schema_version": [1, 0], "tool": {}, "entries": [rec]})
+    assert read_records([tmp_path]) == [rec]

@@ -46,6 +46,30 @@ def cli_names(message: str) -> str:
     return message
 
 
+def _is_click_error(exc: Exception) -> bool:
+    """True for click's own errors (ClickException and its UsageError subclasses).
+
+    Recognised by their public interface (``format_message()`` and an integer
+    ``exit_code``) rather than by class: typer re-exports only some of click's
+    exception classes, and older typer releases use the ``click`` package while
+    newer ones carry a private copy (``typer._click``); importing the classes from
+    either would break the other half of the supported range.
+    """
+    return callable(getattr(exc, "format_message", None)) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )
+
+
+def _fail_click(exc: Any) -> None:
+    """One stderr line for a click error; usage errors (exit code 2) get a ``--help`` hint."""
+    code = exc.exit_code or 1
+    hint = ""
+    ctx = getattr(exc, "ctx", None)
+    if code == 2 and ctx is not None and ctx.command_path:
+        hint = f" (see '{ctx.command_path} --help')"
+    fail(exc.format_message() + hint, code)
+
+
 class _Interrupted(Exception):
     """Ctrl-C inside a command (click would print an empty line and raise ``Abort``)."""
 
@@ -72,8 +96,6 @@ class _Group(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         import warnings
 
-        import typer._click.exceptions as cx
-
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", RuntimeWarning)
@@ -84,13 +106,6 @@ class _Group(TyperGroup):
                     standalone_mode=False,
                     **extra,
                 )
-        except cx.UsageError as exc:  # click usage errors: bad option, missing value ...
-            hint = ""
-            if exc.ctx is not None and exc.ctx.command_path:
-                hint = f" (see '{exc.ctx.command_path} --help')"
-            fail(exc.format_message() + hint, 2)
-        except cx.ClickException as exc:
-            fail(exc.format_message(), exc.exit_code or 1)
         except UsageError as exc:
             fail(str(exc), 2)
         except OpadeError as exc:
@@ -106,6 +121,8 @@ class _Group(TyperGroup):
         except (RecursionError, MemoryError) as exc:
             fail(f"the input is too large to process ({type(exc).__name__})", 1)
         except Exception as exc:
+            if _is_click_error(exc):  # click's usage errors (bad option, missing value ...)
+                _fail_click(exc)
             if os.environ.get("OPADE_DEBUG"):
                 raise
             fail(f"unexpected {type(exc).__name__}: {exc} (set OPADE_DEBUG=1 for a traceback)", 1)

@@ -7,11 +7,9 @@ the CLI option), calls the library, and prints data on stdout.
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sympy as sp
 import typer
-from sympy.printing.numpy import NumPyPrinter
 
 from .._version import __version__
 from ..bases import BASIS_NAMES, get_basis
@@ -20,6 +18,9 @@ from ..forms import DENOMINATORS, RationalForm, SymbolicForm, parse_degrees
 from ..limits import MAX_BASES_DEGREE
 from ..targets import _ALIASES, FUNCTIONS, TARGETS
 from .app import app, cli_names
+
+if TYPE_CHECKING:  # sympy loads in the commands that print formulas, not at start-up
+    import sympy as sp
 
 __all__ = [
     "Denominator",
@@ -52,6 +53,8 @@ def format_bases(name: str | None = None, *, degree: int = 5, latex: bool = Fals
         raise UsageError(f"`--degree` must be an integer >= 0, got {degree!r}")
     if degree > MAX_BASES_DEGREE:
         raise UsageError(f"`--degree` must be at most {MAX_BASES_DEGREE}, got {degree!r}")
+    import sympy as sp
+
     polys = basis.sympy_polys(degree)
     if latex:
         return [f"f_{{{i}}}(x) = {sp.latex(p)}" for i, p in enumerate(polys)]
@@ -68,14 +71,24 @@ def bases_cmd(
         ),
     ] = None,
     degree: Annotated[
-        int, typer.Option("--degree", "-n", help="Highest degree N: print f_0..f_N exactly.")
-    ] = 5,
+        int | None,
+        typer.Option(
+            "--degree",
+            "-n",
+            help="Highest degree N: print f_0..f_N exactly (with NAME; default 5).",
+            show_default=False,
+        ),
+    ] = None,
     latex: Annotated[
-        bool, typer.Option("--latex", help="Print the polynomials as LaTeX instead of text.")
+        bool,
+        typer.Option("--latex", help="Print the polynomials as LaTeX instead of text (with NAME)."),
     ] = False,
 ) -> None:
     """List the bases, or print f_0..f_N of one basis exactly."""
-    for line in format_bases(name, degree=degree, latex=latex):
+    if name is None and (degree is not None or latex):
+        given = "`--degree`" if degree is not None else "`--latex`"
+        raise UsageError(f"{given} applies to one basis; give its NAME, e.g. opade bases hermite1")
+    for line in format_bases(name, degree=5 if degree is None else degree, latex=latex):
         typer.echo(line)
 
 
@@ -114,6 +127,8 @@ def targets_cmd() -> None:
 # ----------------------------------------------------------------------------- derive
 def _structured(sym: SymbolicForm) -> tuple[sp.Expr, sp.Expr]:
     """P'(x) and Q'(x) of the form (sgn(0) = 0 at kinks, as sympy's sign)."""
+    import sympy as sp
+
     return sp.diff(sym.P, sym.x), sp.diff(sym.Q, sym.x)
 
 
@@ -123,6 +138,8 @@ def derive_text(form: RationalForm) -> list[str]:
     Lines starting with ``#`` are comments (the form, the coefficient
     convention and the structured formula dg/dx = P'/Q - P Q'/Q^2).
     """
+    import sympy as sp
+
     sym = form.symbolic()
     dP, dQ = _structured(sym)
     polys = form.basis_object.sympy_polys(max(form.k, form.l))
@@ -146,6 +163,8 @@ def derive_text(form: RationalForm) -> list[str]:
 
 def derive_latex(form: RationalForm) -> list[str]:
     """LaTeX derivation: one ``lhs = rhs`` line per quantity (math mode, no delimiters)."""
+    import sympy as sp
+
     sym = form.symbolic()
     dP, dQ = _structured(sym)
 
@@ -174,6 +193,8 @@ def derive_python(form: RationalForm) -> list[str]:
     denominator ``d_1..d_l`` (increasing degree), and returns an array shaped
     like ``x``; ``jacobian`` returns shape ``x.shape + (k + 1 + l,)``.
     """
+    from sympy.printing.numpy import NumPyPrinter
+
     sym = form.symbolic()
     printer = NumPyPrinter({"fully_qualified_modules": True})
     cs = [str(s) for s in sym.c]

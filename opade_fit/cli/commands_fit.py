@@ -11,10 +11,9 @@ import typer
 
 from ..bases import BASIS_NAMES
 from ..errors import UsageError
-from ..fitting import fit_spec
-from ..lsq import OpadeFitWarning
 from ..problem import CENTER_MODES, DEFAULT_POINTS, OBJECTIVES, make_spec
-from ..record import canonical_json, write_atomic
+from ..record import dumps, write_atomic
+from ..report.files import check_output_path, figure_format
 from ..result import FitResult
 from ..targets import TARGET_NAMES, parse_params
 from .app import app, cli_names
@@ -168,7 +167,11 @@ def fit_cmd(
         Path | None, typer.Option(help="Write the JSON record to this file (atomically).")
     ] = None,
     plot: Annotated[
-        Path | None, typer.Option(help="Write a PNG: target vs fit, and |g - f| on a log scale.")
+        Path | None,
+        typer.Option(
+            help="Write a figure (.png or .svg): target vs fit, and |g - f| on a log scale "
+            "(one fit: not with --center compare)."
+        ),
     ] = None,
 ) -> None:
     """Fit a rational form to a target activation and report coefficients and errors."""
@@ -185,9 +188,20 @@ def fit_cmd(
         derivative_weight=derivative_weight,
         drop=drop,
     )
+    # every option combination is checked here, before the first fit starts
     modes = CENTER_MODES if center.value == "compare" else (center.value,)
     if center.value == "compare" and drop is not None:
         raise UsageError("`--drop` cannot be combined with `--center compare`")
+    if plot is not None:
+        if center.value == "compare":
+            raise UsageError(
+                "`--plot` draws one fit and cannot be combined with `--center compare`; "
+                "plot one mode with --center none|general|drop-one|all-zero"
+            )
+        figure_format(plot, option="--plot")
+        check_output_path(plot, option="--plot")
+    if out is not None:
+        check_output_path(out, option="--out")
     specs = {}
     for mode in modes:
         try:
@@ -195,6 +209,9 @@ def fit_cmd(
             specs[mode] = make_spec(target, center=mode, **kwargs)
         except UsageError as exc:
             raise UsageError(cli_names(str(exc))) from None
+    from ..fitting import fit_spec  # the solvers (scipy.optimize) load only to fit
+    from ..lsq import OpadeFitWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", OpadeFitWarning)  # numpy's stay errors (app.py)
         results = {mode: fit_spec(spec) for mode, spec in specs.items()}
@@ -202,20 +219,20 @@ def fit_cmd(
 
     if center.value == "compare":
         records = [r.to_dict() for r in results.values()]
-        text = canonical_json(records) if as_json else format_center_comparison(results) + "\n"
+        text = dumps(records) if as_json else format_center_comparison(results) + "\n"
         if out is not None:
-            write_atomic(out, canonical_json(records))
+            write_atomic(out, dumps(records))
             typer.echo(f"wrote {out}", err=True)
         typer.echo(text, nl=False)
         return
     result = results[modes[0]]
     record = result.to_dict()
     if out is not None:
-        write_atomic(out, canonical_json(record))
+        write_atomic(out, dumps(record))
         typer.echo(f"wrote {out}", err=True)
     if plot is not None:
         from ..report.plots import save_fit_figure  # matplotlib only when asked
 
         save_fit_figure(record, plot)
         typer.echo(f"wrote {plot}", err=True)
-    typer.echo(canonical_json(record) if as_json else format_summary(result) + "\n", nl=False)
+    typer.echo(dumps(record) if as_json else format_summary(result) + "\n", nl=False)

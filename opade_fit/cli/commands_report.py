@@ -9,6 +9,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app
+from .progress import progress_reporter
 
 __all__ = ["report_cmd"]
 
@@ -17,6 +18,33 @@ def _split(values: list[str] | None) -> list[str] | None:
     # accept both `--targets gelu --targets tanh` and `--targets gelu,tanh`
     out = [v.strip() for item in values or () for v in item.split(",") if v.strip()]
     return out or None
+
+
+def _basis_name(name: str) -> str:
+    from ..bases import get_basis
+
+    return get_basis(name).name
+
+
+def _target_name(name: str) -> str:
+    from ..targets import get_target
+
+    return get_target(name).name
+
+
+def _checked(values: list[str] | None, option: str, canonical) -> list[str] | None:
+    """Canonical names, or a usage error that names ``option`` (not the library argument)."""
+    if values is None:
+        return None
+    out = []
+    for v in values:
+        try:
+            out.append(canonical(v))
+        except UsageError as exc:
+            raise UsageError(
+                str(exc).replace("`basis`", f"`{option}`").replace("`target`", f"`{option}`")
+            ) from None
+    return out
 
 
 @app.command("report")
@@ -74,10 +102,15 @@ def report_cmd(
     """Draw the approximation report: heatmaps, per-target and per-entry figures,
     zero-centring cost and the published tables, as one offline HTML page."""
     from ..reference import tables_dir
-    from ..report.html import build_report, read_records
+    from ..report.data import read_records
+    from ..report.page import build_report
 
     if records and tables is not None:
         raise UsageError("give either `--tables DIR` or RECORD.json files, not both")
+    bases_list = _checked(_split(bases), "--bases", _basis_name)
+    targets_list = _checked(_split(targets), "--targets", _target_name)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"`--out` {str(out)!r} is a file; give a folder")
     sources = list(records) if records else [tables if tables is not None else tables_dir()]
     entries = None
     if sweep is not None:
@@ -94,13 +127,14 @@ def report_cmd(
     if not recs:
         where = ", ".join(str(s) for s in sources)
         raise UsageError(f"`--tables` {where} holds no fit records (regenerate the tables first)")
-    index = build_report(
-        recs,
-        out,
-        targets=_split(targets),
-        bases=_split(bases),
-        progress=None,
-        jobs=jobs,
-        sweep=entries,
-    )
+    with progress_reporter("drawing figures") as progress:
+        index = build_report(
+            recs,
+            out,
+            targets=targets_list,
+            bases=bases_list,
+            progress=progress,
+            jobs=jobs,
+            sweep=entries,
+        )
     typer.echo(f"wrote {index}", err=True)

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import enum
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
-from ..record import canonical_json, write_atomic
+from ..errors import UsageError, suggest
+from ..problem import CENTER_MODES
+from ..record import dumps, write_atomic
+from ..report.files import check_output_path
 from ..targets import parse_params
-from .app import app
+from .app import app, cli_names
 from .commands_core import Denominator
-from .commands_fit import Center, Objective, format_summary
+from .commands_fit import Objective, format_summary
+from .progress import progress_reporter
 
 __all__ = ["tables_app"]
 
@@ -30,6 +32,9 @@ tables_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(tables_app, name="tables")
+
+#: Zero-centring modes a table entry can have (``compare`` is a fit-only choice).
+TableCenter = enum.Enum("TableCenter", {m.replace("-", "_"): m for m in CENTER_MODES}, type=str)
 
 ExportFormat = enum.Enum(
     "ExportFormat", {"rational_activations": "rational_activations", "json": "json"}, type=str
@@ -42,41 +47,6 @@ _JOBS_HELP = "Worker processes (default: every available core)."
 SpecOpt = Annotated[Path | None, typer.Option("--spec", help=_SPEC_HELP)]
 TablesOpt = Annotated[Path | None, typer.Option("--tables", help=_TABLES_HELP)]
 JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help=_JOBS_HELP)]
-
-
-@contextmanager
-def _progress_bar(description: str):
-    """A rich progress bar on stderr; yields the ``progress(done, total, entry)`` callback."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    task = None
-
-    def update(done: int, total: int, entry) -> None:
-        nonlocal task
-        if task is None:
-            task = bar.add_task(description, total=total)
-        bar.update(task, completed=done)
-
-    with bar:
-        yield update
 
 
 def _spec_and_tables(spec: Path | None, tables: Path | None, *, for_writing: bool):
@@ -109,7 +79,7 @@ def regenerate_cmd(
 
     spec_path, root = _spec_and_tables(spec, tables, for_writing=True)
     start = time.perf_counter()
-    with _progress_bar("fitting") as update:
+    with progress_reporter("fitting") as update:
         report = regenerate(spec_path, root, only=only or None, jobs=jobs, progress=update)
     elapsed = time.perf_counter() - start
     for note in report.warnings:
@@ -143,7 +113,7 @@ def check_cmd(
 
     spec_path, root = _spec_and_tables(spec, tables, for_writing=False)
     start = time.perf_counter()
-    with _progress_bar("checking") as update:
+    with progress_reporter("checking") as update:
         report = check(spec_path, root, only=only or None, jobs=jobs, progress=update)
     elapsed = time.perf_counter() - start
     if not report.ok:
@@ -169,20 +139,129 @@ def _short(rec: dict) -> str:
     )
 
 
+def _list_filter(
+    records: list[dict],
+    option: str,
+    values: list[str] | None,
+    field,
+    canonical=None,
+) -> list[dict]:
+    """Keep the records whose ``field(record)`` is one of ``values`` (repeatable or a,b).
+
+    ``canonical`` maps a user spelling to the stored one and raises UsageError
+    for an invalid value; a value valid but absent from the tables is refused
+    too, naming the values present.
+    """
+    wanted = [v.strip() for item in values or () for v in item.split(",") if v.strip()]
+    if not wanted:
+        return records
+    present = sorted({field(r) for r in records})
+    keep = set()
+    for raw in wanted:
+        try:
+            value = canonical(raw) if canonical is not None else raw
+        except UsageError as exc:
+            raise UsageError(cli_names(str(exc))) from None
+        if value not in present:
+            raise UsageError(
+                f"`{option}` {raw!r} matches no table entry; the tables hold "
+                + ", ".join(present)
+                + suggest(raw, present)
+            )
+        keep.add(value)
+    return [r for r in records if field(r) in keep]
+
+
+def _basis_name(name: str) -> str:
+    from ..bases import get_basis
+
+    return get_basis(name).name
+
+
+def _degrees_text(text: str) -> str:
+    from ..forms import parse_degrees
+
+    k, l = parse_degrees(text)
+    return f"{k}/{l}"
+
+
+def _choice(valid: tuple[str, ...], option: str):
+    def canonical(value: str) -> str:
+        v = value.lower()
+        if v not in valid:
+            raise UsageError(
+                f"`{option}` must be one of {', '.join(valid)}, got {value!r}" + suggest(v, valid)
+            )
+        return v
+
+    return canonical
+
+
 @tables_app.command("list")
 def list_cmd(
+    basis: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--basis", "-b", help="Only these bases (repeat or comma-separate).", show_default=False
+        ),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="Only these targets (repeat or comma-separate).",
+            show_default=False,
+        ),
+    ] = None,
+    denominator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--denominator",
+            "-d",
+            help="Only these denominators: safe, safe-abs-sum, plain (repeat or comma-separate).",
+            show_default=False,
+        ),
+    ] = None,
+    degrees: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--degrees",
+            help="Only these degrees K/L (repeat or comma-separate).",
+            show_default=False,
+        ),
+    ] = None,
+    objective: Annotated[
+        list[str] | None,
+        typer.Option("--objective", help="Only this objective: l2 or max.", show_default=False),
+    ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON array of every entry (the records).")
+        bool, typer.Option("--json", help="Print a JSON array of the entries (the records).")
     ] = False,
     tables: TablesOpt = None,
 ) -> None:
-    """List the table entries (one line each, or every record as JSON)."""
+    """List the table entries (one line each, or the records as JSON); filters combine with AND."""
+    from ..forms import DENOMINATORS
+    from ..problem import OBJECTIVES
     from ..tables import load_entries
 
     _spec, root = _spec_and_tables(None, tables, for_writing=False)
     records = load_entries(root)
+    for option, values, field, canonical in (
+        ("--basis", basis, lambda r: r["form"]["basis"], _basis_name),
+        ("--target", target, lambda r: r["target"]["name"], str.lower),
+        (
+            "--denominator",
+            denominator,
+            lambda r: r["form"]["denominator"],
+            _choice(tuple(DENOMINATORS), "--denominator"),
+        ),
+        ("--degrees", degrees, lambda r: "{}/{}".format(*r["form"]["degrees"]), _degrees_text),
+        ("--objective", objective, lambda r: r["objective"], _choice(OBJECTIVES, "--objective")),
+    ):
+        records = _list_filter(records, option, values, field, canonical)
     if as_json:
-        typer.echo(canonical_json(records), nl=False)
+        typer.echo(dumps(records), nl=False)
         return
     typer.echo(
         f"{'basis':10s} {'denominator':12s} deg  {'target':32s} {'interval':9s} obj "
@@ -211,12 +290,12 @@ def show_cmd(
         Objective, typer.Option(case_sensitive=False, help="Objective of the entry: l2 or max.")
     ] = Objective.l2,
     center: Annotated[
-        Center,
+        TableCenter,
         typer.Option(
             case_sensitive=False,
             help="Zero-centring of the entry: none, general, drop-one, all-zero.",
         ),
-    ] = Center.none,
+    ] = TableCenter.none,
     weight: Annotated[str, typer.Option(help="Weighting of the entry: uniform or normal.")] = (
         "uniform"
     ),
@@ -226,8 +305,6 @@ def show_cmd(
     """Show one table entry (readable summary, or its JSON record)."""
     from ..tables import get_init
 
-    if center.value == "compare":
-        raise UsageError("`--center` compare is not a table entry; use none, general, ...")
     _spec, root = _spec_and_tables(None, tables, for_writing=False)
     entry = get_init(
         target,
@@ -241,7 +318,7 @@ def show_cmd(
         params=parse_params(param),
         tables=root,
     )
-    text = canonical_json(entry.record) if as_json else format_summary(entry.to_result()) + "\n"
+    text = dumps(entry.record) if as_json else format_summary(entry.to_result()) + "\n"
     typer.echo(text, nl=False)
 
 
@@ -258,24 +335,34 @@ def export_cmd(
         ),
     ] = ExportFormat.rational_activations,
     objective: Annotated[
-        Objective,
+        Objective | None,
         typer.Option(
             case_sensitive=False,
-            help="rational_activations only: which objective's entries (the layout holds one).",
+            help="rational_activations only: which objective's entries, l2 (default) or max "
+            "(the layout holds one).",
+            show_default=False,
         ),
-    ] = Objective.l2,
+    ] = None,
     tables: TablesOpt = None,
 ) -> None:
     """Export the tables for other libraries."""
     from ..tables import export_flat, export_rational_activations, load_entries
 
+    if fmt.value == "json" and objective is not None:
+        raise UsageError(
+            "`--objective` selects entries for --format rational_activations only; "
+            "--format json exports every entry"
+        )
+    check_output_path(out, option="--out")
     _spec, root = _spec_and_tables(None, tables, for_writing=False)
     records = load_entries(root)
     if fmt.value == "json":
         data = export_flat(records)
         n = len(data)
     else:
-        data = export_rational_activations(records, objective=objective.value)
+        data = export_rational_activations(
+            records, objective=objective.value if objective is not None else "l2"
+        )
         n = sum(len(v) for v in data.values())
-    write_atomic(out, canonical_json(data))
+    write_atomic(out, dumps(data))
     typer.echo(f"wrote {out} ({n} entries, format {fmt.value})", err=True)

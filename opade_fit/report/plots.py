@@ -27,6 +27,7 @@ from ..errors import UsageError
 from ..problem import default_check_interval
 from ..record import write_atomic
 from ..result import form_and_target
+from .files import figure_format
 
 __all__ = [
     "BASIS_COLORS",
@@ -40,6 +41,8 @@ __all__ = [
     "equioscillation_points",
     "fit_figure",
     "format_error",
+    "heatmap_colorbar",
+    "log_colorbar_ticks",
     "log_limits",
     "new_figure",
     "plot_abs_error",
@@ -144,13 +147,11 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: float = PNG_DPI) -> Path:
         If the suffix is not ``.png`` or ``.svg``.
     """
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
+    fmt = figure_format(path)
     if fmt == "png":
         metadata: dict[str, Any] = {"Software": None}
-    elif fmt == "svg":
-        metadata = {"Date": None, "Creator": "opade-fit"}
     else:
-        raise UsageError(f"`path` must end in .png or .svg; got {str(path)!r}")
+        metadata = {"Date": None, "Creator": "opade-fit"}
     buf = io.BytesIO()
     with mpl.rc_context(RC):
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
@@ -408,6 +409,48 @@ def plot_heatmap(ax, data: HeatmapData, *, cmap: str = "viridis"):
     for edge in ax.spines.values():
         edge.set_visible(False)
     return image, texts
+
+
+def log_colorbar_ticks(lo: float, hi: float, *, max_ticks: int) -> list[float]:
+    """Ticks of a log colour bar over [lo, hi]: both ends, and the decades between them.
+
+    A decade closer to an end than 15 % of the bar's log span is dropped (its
+    label would touch the end's), then decades are thinned evenly so that at
+    most ``max_ticks`` labels remain (the ends always stay).
+    """
+    if not (lo > 0 and hi > lo):
+        return [v for v in (lo, hi) if v > 0][:1]
+    span = math.log10(hi / lo)
+    decades = [
+        10.0**k
+        for k in range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)
+        if min(math.log10(10.0**k / lo), math.log10(hi / 10.0**k)) > 0.15 * span
+    ]
+    room = max(0, max_ticks - 2)
+    if len(decades) > room:
+        step = len(decades) / room if room else float("inf")
+        decades = [decades[int(i * step)] for i in range(room)] if room else []
+    return [lo, *decades, hi]
+
+
+def heatmap_colorbar(fig: Figure, image, ax, *, label_height: float = 0.2):
+    """A colour bar beside a heatmap with non-overlapping tick labels (ends and decades).
+
+    ``label_height`` is the vertical room one label needs, in inches; the number
+    of ticks follows the height of ``ax``.
+    """
+    bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01, extend="min")
+    norm = image.norm
+    height = ax.get_position().height * fig.get_figheight()
+    ticks = log_colorbar_ticks(
+        float(norm.vmin), float(norm.vmax), max_ticks=max(2, int(height / label_height))
+    )
+    bar.ax.yaxis.set_minor_locator(NullLocator())
+    ends = (ticks[0], ticks[-1])
+    labels = [format_error(t) if t in ends else f"1e{round(math.log10(t))}" for t in ticks]
+    bar.set_ticks(ticks, labels=labels)
+    bar.ax.tick_params(labelsize=7)
+    return bar
 
 
 def plot_bars(

@@ -1,468 +1,72 @@
 """``opade report``: one self-contained HTML page (no JavaScript) with PNG/SVG figures.
 
-Sections: overview heatmaps (basis × target, per denominator and objective);
-per target, every basis overlaid (value, |error| on a log scale, derivative)
-and per-entry figures for HP-1, HP-2 and PAU; the cost of zero-centring for
-HP-1/HP-2; and the published tables of other libraries next to ours.
+Sections: overview heatmaps (basis × target, per denominator and objective; the
+group with the most bases first, so the page opens with the answer to "which
+basis and form?"); per target, every basis overlaid (value, |error| on a log
+scale, derivative) and per-entry figures for HP-1, HP-2 and PAU; the cost of
+zero-centring for HP-1/HP-2; and the published tables of other libraries next
+to ours. Everything is written under ``out_dir`` and nowhere else.
 
-Figures are drawn by independent jobs (each job is plain data: records and
-numbers), serially or in a process pool, with a ``rich`` progress bar on
-stderr. Everything is written under ``out_dir`` and nowhere else.
+Modules: :mod:`.data` (records, groups, numbers), :mod:`.figures` (drawing
+jobs), this one (sections and the page). A new section is a ``_section_*``
+function here that adds HTML and figure jobs to the :class:`_Page`, called from
+:func:`build_report` (and listed in its ``nav``); its figure is a ``_draw_*``
+function in :mod:`.figures`, registered in ``_draw`` and ``_COST``.
 """
 
 from __future__ import annotations
 
-import functools
 import html
-import math
-import multiprocessing
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._version import __version__
-from ..bases import BASIS_NAMES, get_basis
+from ..bases import BASIS_NAMES
 from ..errors import FitError, UsageError
 from ..record import write_atomic
-from ..reference import (
-    COMPARISON_INTERVALS,
-    PublishedEntry,
-    load_published,
-    published_about,
+from ..reference import COMPARISON_INTERVALS, PublishedEntry, load_published, published_about
+from ..result import form_and_target
+from .data import (
+    CENTER_BASES,
+    CENTER_MODES,
+    ENTRY_BASES,
+    METRICS,
+    SCOPES,
+    _basis,
+    _center,
+    _check_of,
+    _den,
+    _error,
+    _filter,
+    _group_key,
+    _group_suffix,
+    _group_title,
+    _label,
+    _obj,
+    _our_errors,
+    _sort_group,
+    _target_order,
+    heatmap_data,
+    target_label,
 )
-from ..result import form_and_target, measure_errors
-from ..targets import TARGET_NAMES, get_target
+from .figures import run_jobs
 from .plots import HeatmapData, format_error
 
-__all__ = [
-    "CENTER_MODES",
-    "ENTRY_BASES",
-    "build_report",
-    "heatmap_data",
-    "read_records",
-    "target_label",
-]
-
-#: Bases that get one figure per table entry (HP-1, HP-2 and PAU).
-ENTRY_BASES: tuple[str, ...] = ("hermite1", "hermite2", "monomial")
-#: Zero-centring cases, in the order they are shown.
-CENTER_MODES: tuple[str, ...] = ("none", "general", "drop-one", "all-zero")
-#: Bases whose zero-centring cost is shown.
-CENTER_BASES: tuple[str, ...] = ("hermite1", "hermite2")
-#: Resolution of the per-entry figures (many of them: kept small).
-ENTRY_DPI = 80
-#: Resolution of the other report figures.
-REPORT_DPI = 90
-#: Below this many figures the report is drawn in-process (a pool costs ~1 s to start).
-POOL_THRESHOLD = 40
-
-_MODE_COLORS = {
-    "none": "#4c72b0",
-    "general": "#55a868",
-    "drop-one": "#dd8452",
-    "all-zero": "#c44e52",
-}
-_OUR_STYLES = {"safe": "-", "safe-abs-sum": (0, (6, 2, 1, 2)), "plain": (0, (1, 1.5))}
-_METRICS = (("rms", "RMS error"), ("max_abs", "max error"))
-_SCOPES = (("fit", "fit interval"), ("check", "check interval"))
+__all__ = ["build_report"]
 
 
-# ---------------------------------------------------------------------------------------
-# records
-# ---------------------------------------------------------------------------------------
-def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """Read fit records from table files (``{"entries": [...]}``) and single-record files.
-
-    A folder is read as every ``*.json`` file directly in it (sorted by name;
-    files without fit records, such as ``reference/``, are skipped).
-
-    Raises
-    ------
-    UsageError
-        If a file does not exist or holds neither a table nor a fit record.
-    FitError
-        If a file cannot be read.
-    """
-    import json
-
-    records: list[dict[str, Any]] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files = sorted(p for p in path.glob("*.json") if p.is_file())
-            if not files:
-                raise UsageError(f"`--tables` folder {str(path)!r} holds no *.json table files")
-            for f in files:
-                records.extend(_records_of(f, json, strict=False))
-        elif path.is_file():
-            records.extend(_records_of(path, json, strict=True))
-        else:
-            raise UsageError(f"`RECORD` {str(path)!r} does not exist")
-    return records
-
-
-def _records_of(path: Path, json, *, strict: bool) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FitError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"{str(path)!r} is not JSON: {exc}") from None
-    if isinstance(data, dict) and isinstance(data.get("entries"), list):
-        entries = [e for e in data["entries"] if _is_record(e)]
-        if len(entries) == len(data["entries"]):
-            return entries
-    elif _is_record(data):
-        return [data]
-    if strict:
-        raise UsageError(
-            f"{str(path)!r} is neither a fit record nor a table of fit records "
-            "(schema 1.x: `form`, `target`, `coefficients`, `errors`)"
-        )
-    return []
-
-
-def _is_record(obj: Any) -> bool:
-    return isinstance(obj, dict) and all(
-        k in obj for k in ("form", "target", "coefficients", "errors", "interval")
-    )
-
-
-def _center(record: dict[str, Any]) -> str:
-    return (record.get("center") or {}).get("mode") or "none"
-
-
-def _basis(record: dict[str, Any]) -> str:
-    return record["form"]["basis"]
-
-
-def _den(record: dict[str, Any]) -> str:
-    return record["form"]["denominator"]
-
-
-def _obj(record: dict[str, Any]) -> str:
-    return record.get("objective", "l2")
-
-
-@functools.cache
-def _label(name: str, params: tuple[tuple[str, float], ...], expression: str) -> str:
-    if name == "expression":
-        return get_target(expression).expression
-    defaults = get_target(name).params
-    given = dict(params)
-    if all(given.get(k, v) == v for k, v in defaults):
-        return name
-    return get_target(name, given).label()
-
-
-def target_label(record: dict[str, Any]) -> str:
-    """Column label of a record's target: its name, with parameters only when not default."""
-    t = record["target"]
-    params = tuple(sorted((t.get("params") or {}).items()))
-    return _label(t["name"], params, t.get("expression") or "")
-
-
-def _target_order(label: str) -> tuple[int, str]:
-    name = label.split("(")[0]
-    return (TARGET_NAMES.index(name), label) if name in TARGET_NAMES else (len(TARGET_NAMES), label)
-
-
-def _group_key(record: dict[str, Any]) -> tuple:
-    """Records that share one heatmap: same denominator, objective, degrees, interval, weights."""
-    return (
-        _den(record),
-        _obj(record),
-        tuple(record["form"]["degrees"]),
-        tuple(float(v) for v in record["interval"]),
-        record.get("weight", "uniform"),
-        float(record.get("derivative_weight", 0.0) or 0.0),
-    )
-
-
-def _group_title(key: tuple) -> str:
-    den, obj, deg, interval, weight, dw = key
-    text = (
-        f"{den}, objective {obj}, degrees {deg[0]}/{deg[1]}, fit [{interval[0]:g}, {interval[1]:g}]"
-    )
-    if weight != "uniform":
-        text += f", weight {weight}"
-    if dw:
-        text += f", derivative weight {dw:g}"
-    return text
-
-
-def _error(record: dict[str, Any], scope: str, metric: str) -> float:
-    v = ((record.get("errors") or {}).get(scope) or {}).get(metric)
-    return float("nan") if v is None else float(v)
-
-
-def heatmap_data(
-    records: Sequence[dict[str, Any]],
-    *,
-    metric: str = "rms",
-    scope: str = "fit",
-    title: str = "",
-) -> HeatmapData:
-    """Basis × target matrix of ``errors[scope][metric]`` for records of one group.
-
-    Rows follow the canonical basis order, columns the built-in target order
-    (then expressions). If two records fall in one cell, the first one wins.
-    ``HeatmapData.texts`` are the exact strings printed in the cells.
-
-    Raises
-    ------
-    UsageError
-        If ``metric`` or ``scope`` is unknown.
-    """
-    if metric not in ("rms", "max_abs"):
-        raise UsageError(f"`metric` must be 'rms' or 'max_abs'; got {metric!r}")
-    if scope not in ("fit", "check"):
-        raise UsageError(f"`scope` must be 'fit' or 'check'; got {scope!r}")
-    rows = tuple(b for b in BASIS_NAMES if any(_basis(r) == b for r in records))
-    cols = tuple(sorted({target_label(r) for r in records}, key=_target_order))
-    values = np.full((len(rows), len(cols)), np.nan)
-    seen: set[tuple[int, int]] = set()
-    for r in records:
-        cell = (rows.index(_basis(r)), cols.index(target_label(r)))
-        if cell not in seen:
-            seen.add(cell)
-            values[cell] = _error(r, scope, metric)
-    return HeatmapData(title=title, rows=rows, cols=cols, values=values)
-
-
-# ---------------------------------------------------------------------------------------
-# drawing jobs (plain data in, one file or two out; run in-process or in a pool)
-# ---------------------------------------------------------------------------------------
-def _draw(job: tuple[str, dict[str, Any]]) -> str:
-    kind, spec = job
-    return {
-        "heatmap": _draw_heatmaps,
-        "target": _draw_target,
-        "entry": _draw_entry,
-        "center": _draw_center,
-        "published": _draw_published,
-    }[kind](**spec)
-
-
-def _draw_heatmaps(*, data: list[HeatmapData], path: str) -> str:
-    from .plots import new_figure, plot_heatmap, save_figure
-
-    ncols = max(len(d.cols) for d in data)
-    nrows = max(len(d.rows) for d in data)
-    height = len(data) * (0.75 + 0.34 * nrows) + 1.0
-    fig, axes = new_figure(max(6.0, 1.9 + 0.66 * ncols), height, nrows=len(data))
-    for ax, d in zip(axes[:, 0], data, strict=True):
-        image, _ = plot_heatmap(ax, d)
-        bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01, extend="min")
-        bar.ax.tick_params(labelsize=7)
-    save_figure(fig, path, dpi=REPORT_DPI)
-    save_figure(fig, str(Path(path).with_suffix(".svg")))
-    return path
-
-
-def _margins(width: float, height: float, *, right: float) -> dict[str, float]:
-    """Fixed subplot margins in inches (left axis labels, ``right`` inches for a legend)."""
-    return {
-        "left": 0.8 / width,
-        "right": 1 - right / width,
-        "top": 1 - 0.35 / height,
-        "bottom": 0.55 / height,
-        "hspace": 0.08,
-    }
-
-
-def _value_limits(*arrays: np.ndarray) -> tuple[float, float]:
-    lo = min(float(np.nanmin(a)) for a in arrays)
-    hi = max(float(np.nanmax(a)) for a in arrays)
-    pad = 0.15 * max(hi - lo, 1e-3)
-    return lo - pad, hi + pad
-
-
-def _draw_target(
-    *,
-    records: list[dict[str, Any]],
-    title: str,
-    interval: Sequence[float],
-    check: Sequence[float],
-    path: str,
-) -> str:
-    from .plots import (
-        BASIS_COLORS,
-        log_limits,
-        new_figure,
-        plot_abs_error,
-        plot_curve,
-        plot_target,
-        record_curves,
-        save_figure,
-        shade_interval,
-    )
-
-    curves = [(r, record_curves(r, check)) for r in records]
-    fig, axes = new_figure(
-        7.6,
-        7.4,
-        nrows=3,
-        height_ratios=(1.3, 1.0, 1.0),
-        sharex=True,
-        margins=_margins(7.6, 7.4, right=1.45),
-    )
-    ax_v, ax_e, ax_d = axes[:, 0]
-    x = curves[0][1].x
-    for ax in (ax_v, ax_e, ax_d):
-        shade_interval(ax, interval, label=None)
-    plot_target(ax_v, x, curves[0][1].f, label="target f")
-    plot_target(ax_d, x, curves[0][1].df, label="f′")
-    floor, top = log_limits([np.abs(c.error) for _, c in curves])
-    for r, c in curves:
-        b = _basis(r)
-        color = BASIS_COLORS.get(b)
-        plot_curve(ax_v, x, c.g, label=b, color=color)
-        plot_abs_error(ax_e, x, c.error, color=color, floor=floor, label=b)
-        plot_curve(ax_d, x, c.dg, label=b, color=color)
-    ax_v.set_ylim(*_value_limits(curves[0][1].f))
-    ax_d.set_ylim(*_value_limits(curves[0][1].df))
-    ax_e.set_ylim(floor, top)
-    ax_v.set_ylabel("g(x), f(x)")
-    ax_e.set_ylabel("|g − f|  (log scale)")
-    ax_d.set_ylabel("g′(x), f′(x)")
-    ax_d.set_xlabel("x   (shaded: fit interval)")
-    ax_v.set_xlim(float(check[0]), float(check[1]))
-    ax_v.set_title(title, loc="left")
-    handles, labels = ax_v.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper right", bbox_to_anchor=(1.0, 0.97))
-    save_figure(fig, path, dpi=REPORT_DPI)
-    return path
-
-
-def _draw_entry(*, record: dict[str, Any], path: str) -> str:
-    from .plots import fit_figure, save_figure
-
-    save_figure(fit_figure(record, width=6.4), path, dpi=ENTRY_DPI)
-    return path
-
-
-def _draw_center(
-    *,
-    title: str,
-    targets: list[str],
-    values: dict[str, dict[str, list[float | None]]],
-    path: str,
-) -> str:
-    from .plots import new_figure, plot_bars, save_figure
-
-    fig, axes = new_figure(max(6.0, 1.6 + 0.55 * len(targets)), 5.6, nrows=2, sharex=True)
-    for ax, (metric, name) in zip(axes[:, 0], _METRICS, strict=True):
-        series = [(m, values[m][metric], _MODE_COLORS[m]) for m in CENTER_MODES if m in values]
-        plot_bars(ax, targets, series)
-        ax.set_ylabel(f"{name} on fit interval")
-    fig.suptitle(title, x=0.01, ha="left", fontsize=9.5)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncols=len(labels),
-        title="zero-centring (g(0) = 0)",
-        title_fontsize=8,
-    )
-    save_figure(fig, path, dpi=REPORT_DPI)
-    return path
-
-
-def _draw_published(
-    *, title: str, theirs: list[dict[str, Any]], ours: list[dict[str, Any]], path: str
-) -> str:
-    from ..reference import evaluate_formula, reference_target
-    from .plots import log_limits, new_figure, plot_abs_error, record_curves, save_figure
-
-    a, b = COMPARISON_INTERVALS[-1]
-    x = np.linspace(a, b, 2001)
-    fig, axes = new_figure(9.5, 4.4, margins=_margins(9.5, 4.4, right=2.75))
-    ax = axes[0, 0]
-    lines = []
-    for i, t in enumerate(theirs):
-        target = reference_target(t["target"])
-        with np.errstate(all="ignore"):
-            e = evaluate_formula(t["formula"], x, t["numerator"], t["denominator"]) - target(x)
-        lines.append(
-            (
-                e,
-                {
-                    "color": f"C{i % 10}",
-                    "label": t["label"],
-                    "linestyle": "-" if t["runtime"] else (0, (2, 1.5)),
-                    "linewidth": 2.2 if t.get("differs") and t["runtime"] else 1.2,
-                },
-            )
-        )
-    for r in ours:
-        c = record_curves(r, (a, b))
-        lines.append(
-            (
-                c.error,
-                {
-                    "color": "black",
-                    "linestyle": _OUR_STYLES.get(_den(r), "-"),
-                    "label": f"opade-fit {r['form']['basis']}/{_den(r)}",
-                    "linewidth": 1.8,
-                },
-            )
-        )
-    floor, top = log_limits([np.minimum(np.abs(e), 50.0) for e, _ in lines])
-    for e, style in lines:
-        plot_abs_error(ax, x, e, floor=floor, **style)
-    for lo, hi in COMPARISON_INTERVALS[:-1]:
-        ax.axvspan(lo, hi, color="#999999", alpha=0.15, linewidth=0)
-    ax.set_ylim(floor, top)
-    ax.set_xlim(a, b)
-    ax.set_xlabel(f"x   (shaded: [{COMPARISON_INTERVALS[0][0]:g}, {COMPARISON_INTERVALS[0][1]:g}])")
-    ax.set_ylabel("|g − f|  (log scale)")
-    ax.set_title(title, loc="left")
-    fig.legend(
-        loc="upper right",
-        bbox_to_anchor=(1.0, 0.97),
-        fontsize=7,
-        title="solid: as the library evaluates it\ndashed: as fitted",
-        title_fontsize=7,
-    )
-    save_figure(fig, path, dpi=REPORT_DPI)
-    return path
-
-
-# ---------------------------------------------------------------------------------------
-# the report
-# ---------------------------------------------------------------------------------------
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-")[:60] or "x"
 
 
 def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _filter(
-    records: Sequence[dict[str, Any]], targets: Sequence[str] | None, bases: Sequence[str] | None
-) -> list[dict[str, Any]]:
-    out = list(records)
-    if bases:
-        wanted = {get_basis(b).name for b in bases}
-        out = [r for r in out if _basis(r) in wanted]
-    if targets:
-        wanted_t = {str(t).strip() for t in targets}
-        out = [r for r in out if target_label(r) in wanted_t or r["target"]["name"] in wanted_t]
-        if not out:
-            raise UsageError(
-                f"`--targets` {', '.join(sorted(wanted_t))} match no record "
-                "(use target names such as gelu or leaky_relu)"
-            )
-    return out
 
 
 class _Page:
@@ -518,18 +122,50 @@ def _numbers_table(data: HeatmapData) -> str:
     )
 
 
+def _overview_order(item: tuple[tuple, list[dict[str, Any]]]) -> tuple:
+    """Groups comparing the most bases (then targets) first: they answer "which basis?"."""
+    key, recs = item
+    bases = {_basis(r) for r in recs}
+    targets = {target_label(r) for r in recs}
+    return (-len(bases), -len(targets), _sort_group(key))
+
+
+def _best_basis_table(key: tuple, recs: Sequence[dict[str, Any]]) -> str:
+    """Per target: the basis with the lowest RMS error on the fit interval, and that error."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in recs:
+        t = target_label(r)
+        if t not in best or _error(r, "fit", "rms") < _error(best[t], "fit", "rms"):
+            best[t] = r
+    head = "".join(f"<th>{_esc(t)}</th>" for t in sorted(best, key=_target_order))
+    names = "".join(f"<td>{_esc(_basis(best[t]))}</td>" for t in sorted(best, key=_target_order))
+    rms = "".join(
+        f'<td class="num">{_esc(format_error(_error(best[t], "fit", "rms")))}</td>'
+        for t in sorted(best, key=_target_order)
+    )
+    return (
+        f"<p><b>Lowest RMS error per target</b> ({_esc(_group_title(key))}):</p>"
+        f'<table class="best"><tr><th>target</th>{head}</tr><tr><th>basis</th>{names}</tr>'
+        f"<tr><th>RMS (fit)</th>{rms}</tr></table>"
+    )
+
+
 def _section_overview(page: _Page, groups: dict[tuple, list[dict[str, Any]]]) -> None:
     page.add('<h2 id="overview">1. Overview: which basis and form?</h2>')
     page.add(
         "<p>Each cell is the error of the table entry for that basis (row) and target "
         "(column); the colour scale is logarithmic and the printed number is the error itself "
         "(3 significant digits). Only entries without zero-centring constraint are shown. "
-        "Grey cells: no entry.</p>"
+        "Grey cells: no entry. The form that compares the most bases comes first; the "
+        "other denominators, objectives and degrees follow.</p>"
     )
-    for key, recs in groups.items():
+    ordered = sorted(groups.items(), key=_overview_order)
+    if ordered:
+        page.add(_best_basis_table(*ordered[0]))
+    for key, recs in ordered:
         title = _group_title(key)
         page.add(f"<h3>{_esc(title)}</h3>")
-        for scope, scope_name in _SCOPES:
+        for scope, scope_name in SCOPES:
             data = [
                 heatmap_data(
                     recs,
@@ -538,7 +174,7 @@ def _section_overview(page: _Page, groups: dict[tuple, list[dict[str, Any]]]) ->
                     title=f"{name} on the {scope_name}"
                     + (f" {_check_of(recs)}" if scope == "check" else ""),
                 )
-                for m, name in _METRICS
+                for m, name in METRICS
             ]
             if all(np.all(np.isnan(d.values)) for d in data):
                 continue
@@ -552,17 +188,6 @@ def _section_overview(page: _Page, groups: dict[tuple, list[dict[str, Any]]]) ->
                 )
             )
             page.add("".join(_numbers_table(d) for d in data))
-
-
-def _check_of(recs: Sequence[dict[str, Any]]) -> str:
-    intervals = {
-        tuple(((r.get("errors") or {}).get("check") or {}).get("interval", ())) for r in recs
-    }
-    if len(intervals) == 1:
-        (iv,) = intervals
-        if len(iv) == 2:
-            return f"[{iv[0]:g}, {iv[1]:g}]"
-    return ""
 
 
 def _section_targets(page: _Page, records: Sequence[dict[str, Any]]) -> None:
@@ -631,26 +256,6 @@ def _section_targets(page: _Page, records: Sequence[dict[str, Any]]) -> None:
             )
 
 
-def _group_suffix(key: tuple) -> str:
-    """File-name part for what distinguishes a group beyond denominator and objective."""
-    _, _, deg, interval, weight, dw = key
-    text = f"{deg[0]}-{deg[1]}"
-    if interval != (-3.0, 3.0):
-        text += f"-{interval[0]:g}-{interval[1]:g}"
-    if weight != "uniform":
-        text += f"-{weight}"
-    if dw:
-        text += f"-dw{dw:g}"
-    return text
-
-
-def _sort_group(key: tuple) -> tuple:
-    from ..forms import DENOMINATORS
-
-    den, obj = key[0], key[1]
-    return (DENOMINATORS.index(den) if den in DENOMINATORS else 9, obj != "l2", key[2:])
-
-
 def _section_center(page: _Page, records: Sequence[dict[str, Any]]) -> None:
     page.add('<h2 id="centring">3. Zero-centring cost (HP-1, HP-2)</h2>')
     page.add(
@@ -684,7 +289,7 @@ def _section_center(page: _Page, records: Sequence[dict[str, Any]]) -> None:
                     (_error(best[(m, t)], "fit", metric) if (m, t) in best else None)
                     for t in targets
                 ]
-                for metric, _ in _METRICS
+                for metric, _ in METRICS
             }
             for m in modes
         }
@@ -722,15 +327,6 @@ def _section_center(page: _Page, records: Sequence[dict[str, Any]]) -> None:
         )
     if not shown:
         page.add("<p>No zero-centred HP-1/HP-2 entries in these records.</p>")
-
-
-def _our_errors(record: dict[str, Any]) -> list[dict[str, float]]:
-    form, target = form_and_target(record)
-    coef = record["coefficients"]
-    return [
-        measure_errors(form, target, coef["numerator"], coef["denominator"], iv)
-        for iv in COMPARISON_INTERVALS
-    ]
 
 
 def _section_published(
@@ -881,9 +477,8 @@ def build_report(
     *,
     targets: Sequence[str] | None = None,
     bases: Sequence[str] | None = None,
-    progress: bool | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
     jobs: int | None = None,
-    on_figure: Callable[[str], None] | None = None,
     sweep: Sequence[Any] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` and its figures (``out_dir/figures/``) for fit records.
@@ -896,13 +491,13 @@ def build_report(
         Folder to write into (created if missing); nothing is written elsewhere.
     targets, bases : sequence of str, optional
         Keep only records of these targets (names or column labels) / bases.
-    progress : bool, optional
-        Show a progress bar on stderr; default: when stderr is a terminal.
+    progress : callable, optional
+        Called as ``progress(done, total, path)`` after each figure is written
+        (the CLI shows a bar on a terminal, periodic lines elsewhere).
     jobs : int, optional
         Processes drawing figures; default: up to 4 (the CPUs available) when
-        there are at least :data:`POOL_THRESHOLD` figures, else 1.
-    on_figure : callable, optional
-        Called with each figure path when it is written.
+        there are at least :data:`~opade_fit.report.figures.POOL_THRESHOLD`
+        figures, else 1.
     sweep : sequence of SweepEntry, optional
         Degree-sweep results (:func:`opade_fit.sweeps.read_entries`): adds the
         "Degree sweep" section with its figures (docs/sweep.md).
@@ -947,7 +542,7 @@ def build_report(
 
         page.add(sweep_section(sweep, out))
 
-    _run(page.jobs, progress=progress, jobs=jobs, on_figure=on_figure)
+    run_jobs(page.jobs, jobs=jobs, progress=progress)
 
     versions = sorted({str((r.get("tool") or {}).get("version", "?")) for r in records})
     nav = (
@@ -973,67 +568,3 @@ def build_report(
         "interval.</p>" + nav + "".join(page.parts) + "</body></html>\n"
     )
     return write_atomic(out / "index.html", doc)
-
-
-def _run(
-    jobs_list: list[tuple[str, dict[str, Any]]],
-    *,
-    progress: bool | None,
-    jobs: int | None,
-    on_figure: Callable[[str], None] | None,
-) -> None:
-    import sys
-
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    n = len(jobs_list)
-    if jobs is None:
-        jobs = (
-            min(
-                len(os.sched_getaffinity(0))
-                if hasattr(os, "sched_getaffinity")
-                else (os.cpu_count() or 1),
-                4,
-            )
-            if n >= POOL_THRESHOLD
-            else 1
-        )
-    show = sys.stderr.isatty() if progress is None else bool(progress)
-    bar = Progress(
-        TextColumn("drawing figures"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not show,
-        transient=False,
-    )
-    with bar:
-        task = bar.add_task("figures", total=n)
-        if jobs <= 1 or n < 2:
-            results: Iterable[str] = map(_draw, jobs_list)
-            for path in results:
-                bar.advance(task)
-                if on_figure:
-                    on_figure(path)
-            return
-        # spawn: no fork of a process that may hold threads; workers import only what they draw
-        ctx = multiprocessing.get_context("spawn")
-        # heavy jobs first so the pool's tail is short
-        order = sorted(range(n), key=lambda i: _COST[jobs_list[i][0]], reverse=True)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            chunk = max(1, min(8, math.ceil(n / (jobs * 8))))
-            for path in pool.map(_draw, [jobs_list[i] for i in order], chunksize=chunk):
-                bar.advance(task)
-                if on_figure:
-                    on_figure(path)
-
-
-_COST = {"heatmap": 3, "published": 3, "target": 2, "center": 1, "entry": 1}

@@ -1,0 +1,282 @@
+"""Report data: fit records read through the tables reader, grouped and tabulated.
+
+No drawing here: :mod:`.figures` draws, :mod:`.page` writes the HTML. Records
+are plain dicts (schema 1.x); table files are read with
+:func:`opade_fit.tables.read_table`, which checks the schema version.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..bases import BASIS_NAMES, get_basis
+from ..errors import FitError, UsageError
+from ..record import SCHEMA_VERSION
+from ..reference import COMPARISON_INTERVALS
+from ..result import form_and_target, measure_errors
+from ..targets import TARGET_NAMES, get_target
+from .plots import HeatmapData
+
+__all__ = [
+    "CENTER_BASES",
+    "CENTER_MODES",
+    "ENTRY_BASES",
+    "METRICS",
+    "SCOPES",
+    "heatmap_data",
+    "read_records",
+    "target_label",
+]
+
+#: Bases that get one figure per table entry (HP-1, HP-2 and PAU).
+ENTRY_BASES: tuple[str, ...] = ("hermite1", "hermite2", "monomial")
+#: Zero-centring cases, in the order they are shown.
+CENTER_MODES: tuple[str, ...] = ("none", "general", "drop-one", "all-zero")
+#: Bases whose zero-centring cost is shown.
+CENTER_BASES: tuple[str, ...] = ("hermite1", "hermite2")
+#: Error metrics shown: (record key, readable name).
+METRICS: tuple[tuple[str, str], ...] = (("rms", "RMS error"), ("max_abs", "max error"))
+#: Error scopes shown: (record key, readable name).
+SCOPES: tuple[tuple[str, str], ...] = (("fit", "fit interval"), ("check", "check interval"))
+
+
+def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Read fit records from table files (``{"schema_version", "entries": [...]}``) and
+    single-record files.
+
+    Table files go through :func:`opade_fit.tables.read_table` (the tables'
+    reader, with its schema-version check); a folder is read as every ``*.json``
+    file directly in it, sorted by name (sub-folders such as ``reference/`` are
+    not read). A single record must carry a ``schema_version`` of the same major.
+
+    Raises
+    ------
+    UsageError
+        If a path does not exist, a folder holds no ``*.json`` file, or a file
+        holds neither a table nor a fit record.
+    FitError
+        If a file cannot be read, or has another major schema version.
+    """
+    from ..tables import read_table
+
+    records: list[dict[str, Any]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.glob("*.json") if p.is_file())
+            if not files:
+                raise UsageError(f"`--tables` folder {str(path)!r} holds no *.json table files")
+            for f in files:
+                records.extend(_table_records(read_table(f), f))
+        elif path.is_file():
+            records.extend(_file_records(path, read_table))
+        else:
+            raise UsageError(f"`RECORD` {str(path)!r} does not exist")
+    return records
+
+
+def _table_records(doc: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    entries = doc["entries"]
+    bad = [i for i, e in enumerate(entries) if not _is_record(e)]
+    if bad:
+        raise UsageError(
+            f"{str(path)!r}: entry {bad[0]} is not a fit record "
+            "(schema 1.x: `form`, `target`, `coefficients`, `errors`, `interval`)"
+        )
+    return entries
+
+
+def _file_records(path: Path, read_table) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FitError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{str(path)!r} is not JSON: {exc}") from None
+    if isinstance(data, dict) and "entries" in data:
+        return _table_records(read_table(path), path)  # the tables' reader checks the schema
+    if _is_record(data):
+        version = data.get("schema_version")
+        if not isinstance(version, list) or not version or version[0] != SCHEMA_VERSION[0]:
+            raise FitError(
+                f"record {str(path)!r} has schema_version {version!r}; this opade-fit reads "
+                f"major version {SCHEMA_VERSION[0]}"
+            )
+        return [data]
+    raise UsageError(
+        f"{str(path)!r} is neither a fit record nor a table of fit records "
+        "(schema 1.x: `form`, `target`, `coefficients`, `errors`)"
+    )
+
+
+def _is_record(obj: Any) -> bool:
+    return isinstance(obj, dict) and all(
+        k in obj for k in ("form", "target", "coefficients", "errors", "interval")
+    )
+
+
+def _center(record: dict[str, Any]) -> str:
+    return (record.get("center") or {}).get("mode") or "none"
+
+
+def _basis(record: dict[str, Any]) -> str:
+    return record["form"]["basis"]
+
+
+def _den(record: dict[str, Any]) -> str:
+    return record["form"]["denominator"]
+
+
+def _obj(record: dict[str, Any]) -> str:
+    return record.get("objective", "l2")
+
+
+@functools.cache
+def _label(name: str, params: tuple[tuple[str, float], ...], expression: str) -> str:
+    if name == "expression":
+        return get_target(expression).expression
+    defaults = get_target(name).params
+    given = dict(params)
+    if all(given.get(k, v) == v for k, v in defaults):
+        return name
+    return get_target(name, given).label()
+
+
+def target_label(record: dict[str, Any]) -> str:
+    """Column label of a record's target: its name, with parameters only when not default."""
+    t = record["target"]
+    params = tuple(sorted((t.get("params") or {}).items()))
+    return _label(t["name"], params, t.get("expression") or "")
+
+
+def _target_order(label: str) -> tuple[int, str]:
+    name = label.split("(")[0]
+    return (TARGET_NAMES.index(name), label) if name in TARGET_NAMES else (len(TARGET_NAMES), label)
+
+
+def _group_key(record: dict[str, Any]) -> tuple:
+    """Records that share one heatmap: same denominator, objective, degrees, interval, weights."""
+    return (
+        _den(record),
+        _obj(record),
+        tuple(record["form"]["degrees"]),
+        tuple(float(v) for v in record["interval"]),
+        record.get("weight", "uniform"),
+        float(record.get("derivative_weight", 0.0) or 0.0),
+    )
+
+
+def _group_title(key: tuple) -> str:
+    den, obj, deg, interval, weight, dw = key
+    text = (
+        f"{den}, objective {obj}, degrees {deg[0]}/{deg[1]}, fit [{interval[0]:g}, {interval[1]:g}]"
+    )
+    if weight != "uniform":
+        text += f", weight {weight}"
+    if dw:
+        text += f", derivative weight {dw:g}"
+    return text
+
+
+def _error(record: dict[str, Any], scope: str, metric: str) -> float:
+    v = ((record.get("errors") or {}).get(scope) or {}).get(metric)
+    return float("nan") if v is None else float(v)
+
+
+def heatmap_data(
+    records: Sequence[dict[str, Any]],
+    *,
+    metric: str = "rms",
+    scope: str = "fit",
+    title: str = "",
+) -> HeatmapData:
+    """Basis × target matrix of ``errors[scope][metric]`` for records of one group.
+
+    Rows follow the canonical basis order, columns the built-in target order
+    (then expressions). If two records fall in one cell, the first one wins.
+    ``HeatmapData.texts`` are the exact strings printed in the cells.
+
+    Raises
+    ------
+    UsageError
+        If ``metric`` or ``scope`` is unknown.
+    """
+    if metric not in ("rms", "max_abs"):
+        raise UsageError(f"`metric` must be 'rms' or 'max_abs'; got {metric!r}")
+    if scope not in ("fit", "check"):
+        raise UsageError(f"`scope` must be 'fit' or 'check'; got {scope!r}")
+    rows = tuple(b for b in BASIS_NAMES if any(_basis(r) == b for r in records))
+    cols = tuple(sorted({target_label(r) for r in records}, key=_target_order))
+    values = np.full((len(rows), len(cols)), np.nan)
+    seen: set[tuple[int, int]] = set()
+    for r in records:
+        cell = (rows.index(_basis(r)), cols.index(target_label(r)))
+        if cell not in seen:
+            seen.add(cell)
+            values[cell] = _error(r, scope, metric)
+    return HeatmapData(title=title, rows=rows, cols=cols, values=values)
+
+
+def _filter(
+    records: Sequence[dict[str, Any]], targets: Sequence[str] | None, bases: Sequence[str] | None
+) -> list[dict[str, Any]]:
+    out = list(records)
+    if bases:
+        wanted = {get_basis(b).name for b in bases}
+        out = [r for r in out if _basis(r) in wanted]
+    if targets:
+        wanted_t = {str(t).strip() for t in targets}
+        out = [r for r in out if target_label(r) in wanted_t or r["target"]["name"] in wanted_t]
+        if not out:
+            raise UsageError(
+                f"`--targets` {', '.join(sorted(wanted_t))} match no record "
+                "(use target names such as gelu or leaky_relu)"
+            )
+    return out
+
+
+def _check_of(recs: Sequence[dict[str, Any]]) -> str:
+    intervals = {
+        tuple(((r.get("errors") or {}).get("check") or {}).get("interval", ())) for r in recs
+    }
+    if len(intervals) == 1:
+        (iv,) = intervals
+        if len(iv) == 2:
+            return f"[{iv[0]:g}, {iv[1]:g}]"
+    return ""
+
+
+def _group_suffix(key: tuple) -> str:
+    """File-name part for what distinguishes a group beyond denominator and objective."""
+    _, _, deg, interval, weight, dw = key
+    text = f"{deg[0]}-{deg[1]}"
+    if interval != (-3.0, 3.0):
+        text += f"-{interval[0]:g}-{interval[1]:g}"
+    if weight != "uniform":
+        text += f"-{weight}"
+    if dw:
+        text += f"-dw{dw:g}"
+    return text
+
+
+def _sort_group(key: tuple) -> tuple:
+    from ..forms import DENOMINATORS
+
+    den, obj = key[0], key[1]
+    return (DENOMINATORS.index(den) if den in DENOMINATORS else 9, obj != "l2", key[2:])
+
+
+def _our_errors(record: dict[str, Any]) -> list[dict[str, float]]:
+    form, target = form_and_target(record)
+    coef = record["coefficients"]
+    return [
+        measure_errors(form, target, coef["numerator"], coef["denominator"], iv)
+        for iv in COMPARISON_INTERVALS
+    ]
