@@ -17,18 +17,14 @@ with the inner sum ``B = sum_j d_j f_j`` (for ``safe``, :meth:`~Denominator.inne
 is ``sum_j |d_j| |f_j| = Q - 1``). ``safe`` and ``safe-abs-sum`` have
 Q >= 1; ``plain`` can vanish (poles). Each kind is an instance of
 :class:`Denominator` in :data:`DENOMINATOR_KINDS`, looked up by
-:func:`get_denominator`; its methods are the only place where Q and its
-derivatives are written, for every consumer:
-
-* :class:`opade_fit.forms.RationalForm` (numpy values, Jacobian) and its
-  sympy form (:meth:`Denominator.sympy`, used by ``opade derive``);
-* the least-squares solver (:mod:`opade_fit.lsq`), which needs the
-  one-sided derivatives at the bound d_j = 0 (``one_sided=True``);
-* the minimax LPs (:mod:`opade_fit.minimax`): :meth:`Denominator.linear_rows`
-  and the attributes ``nonnegative_d``, ``sign_pattern``, ``lp_q_min``,
-  ``lp_q_min_imposed``;
-* framework layers (``opade_fit.torch``, a Keras layer): the same methods
-  with ``xp=torch`` or ``xp=keras.ops``.
+:func:`get_denominator`. Its methods are meant to be the one place where Q and
+its derivatives are written, for every consumer: framework layers (``xp=torch``,
+``xp=keras.ops``), :class:`opade_fit.forms.RationalForm` and its sympy form,
+the least-squares solver (one-sided derivatives at d_j = 0, ``one_sided=True``)
+and the minimax LPs (:meth:`Denominator.linear_rows` and the attributes
+``nonnegative_d``, ``sign_pattern``, ``lp_q_min``, ``lp_q_min_imposed``). On
+main, forms.py, lsq.py and minimax.py still carry their own numpy copies; the
+switch (done on branch issue-14, byte-identical records) is open work.
 
 Array API
 ---------
