@@ -94,7 +94,7 @@ def fit(
     Notes
     -----
     g(x) = P(x) / Q(x), P = sum_i c_i f_i, Q as chosen by ``denominator``
-    (SPEC §3). The least-squares objective is sum_i w_i (g(x_i) - f(x_i))^2
+    (docs/spec.md §3). The least-squares objective is sum_i w_i (g(x_i) - f(x_i))^2
     (+ lambda^2 w_i (g' - f')^2) on the uniform grid, w normalised to sum 1.
 
     References

@@ -1,4 +1,4 @@
-"""Rational forms g(x) = P(x) / Q(x) over a polynomial basis (SPEC §3).
+"""Rational forms g(x) = P(x) / Q(x) over a polynomial basis (docs/spec.md §3).
 
 Coefficient convention (used everywhere in opade-fit): the numerator is
 ``c_0..c_k`` (k + 1 values) and the denominator ``d_1..d_l`` (l values, the

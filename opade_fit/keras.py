@@ -43,7 +43,6 @@ References
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,7 +65,8 @@ if int(keras.__version__.split(".", 1)[0]) < 3:  # pragma: no cover - Keras 2 is
 import numpy as np
 from keras import ops
 
-from .bases import get_basis
+from .bases import basis_values, get_basis, series
+from .denominators import get_denominator
 from .errors import UsageError
 from .forms import RationalForm
 from .layer_init import (
@@ -84,29 +84,9 @@ _HALF_TYPES = ("float16", "bfloat16")
 _SERIALIZATION_PACKAGE = "opade_fit"
 
 
-@functools.cache
 def _recurrence(basis: str, n: int) -> tuple[tuple[float, float, float], ...]:
-    """The basis recurrence (a_i, b_i, c_i), i < n, as Python floats (the one float boundary)."""
-    rec = get_basis(basis).recurrence
-    return tuple(tuple(float(v) for v in rec(i)) for i in range(n))
-
-
-def _basis_values(x: Any, recurrence: tuple[tuple[float, float, float], ...]) -> list[Any]:
-    """f_0..f_n at x by the three-term recurrence; f_0 is returned as ``None`` (it is 1).
-
-    f_{i+1} = (a_i x + b_i) f_i - c_i f_{i-1}; multiplications by 1 and
-    additions of 0 are skipped (the arithmetic of :meth:`Basis.evaluate`).
-    """
-    values: list[Any] = [None]
-    for i, (a, b, c) in enumerate(recurrence):
-        lin = x if a == 1.0 else a * x
-        if b != 0.0:
-            lin = lin + b
-        f = lin if i == 0 else lin * values[i]
-        if i > 0 and c != 0.0:
-            f = f - c if i == 1 else f - c * values[i - 1]
-        values.append(f)
-    return values
+    """The basis recurrence (a_i, b_i, c_i), i < n: :meth:`Basis.recurrence_table`."""
+    return get_basis(basis).recurrence_table(n)
 
 
 def _column(coefficients: Any, i: int) -> Any:
@@ -122,25 +102,18 @@ def _rational(
     recurrence: tuple[tuple[float, float, float], ...],
     denominator_kind: str,
 ) -> Any:
-    """g = P/Q in the dtype of x (all three tensors already of that dtype)."""
+    """g = P/Q in the dtype of x (all three tensors already of that dtype).
+
+    The recurrence is :func:`opade_fit.bases.basis_values` and Q is
+    :meth:`opade_fit.denominators.Denominator.q`, both run with ``xp=keras.ops``.
+    """
     k, l = numerator.shape[-1] - 1, denominator.shape[-1]
-    F = _basis_values(x, recurrence[: max(k, l)])
-    P = _column(numerator, 0) * ops.ones_like(x)
-    for i in range(1, k + 1):
-        P = P + _column(numerator, i) * F[i]
+    f, _ = basis_values(x, recurrence[: max(k, l)], xp=ops)
+    P = series(f, [_column(numerator, i) for i in range(k + 1)])
     if l == 0:
         return P
-    if denominator_kind == "safe":
-        B = ops.abs(_column(denominator, 0)) * ops.abs(F[1])
-        for j in range(2, l + 1):
-            B = B + ops.abs(_column(denominator, j - 1)) * ops.abs(F[j])
-    else:
-        B = _column(denominator, 0) * F[1]
-        for j in range(2, l + 1):
-            B = B + _column(denominator, j - 1) * F[j]
-        if denominator_kind == "safe-abs-sum":
-            B = ops.abs(B)
-    return P / (1.0 + B)
+    d = [_column(denominator, j) for j in range(l)]
+    return P / get_denominator(denominator_kind).q(f, d, xp=ops)
 
 
 def _work_dtype(dtype: Any) -> str:

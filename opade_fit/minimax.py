@@ -41,8 +41,9 @@ Method
    q_0 >= 0 free and the scale fixed by one linear equation, so it also covers
    the limit of unbounded coefficients (q_0 -> 0) and never mistakes a tiny
    optimum caused by a huge incumbent for a proof. The
-   LP is tried with gamma = 1e-3, 4e-3, ... (a feasible LP instead yields a
-   better incumbent and the iteration resumes).
+   LP is tried with the gammas of :data:`CERT_GAMMAS` (2e-4, 1e-3, 4e-3, ...,
+   smallest first: the first infeasible one gives the bound); a feasible LP
+   instead yields a better incumbent and the iteration resumes.
 
 For ``safe-abs-sum`` the sign patterns searched are, in this order, B >= 0,
 B with the sign of x, the sign pattern of the least-squares solution

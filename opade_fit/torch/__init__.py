@@ -4,7 +4,7 @@ This module is optional: it needs the ``torch`` extra
 (``pip install 'opade-fit[torch]'``, which pins ``torch==2.13.0``).
 ``import opade_fit`` never imports it.
 
-The layer computes exactly the function of a fit record (SPEC §3)::
+The layer computes exactly the function of a fit record (docs/spec.md §3)::
 
     g(x) = P(x) / Q(x),    P(x) = sum_{i=0..k} c_i f_i(x)
 
@@ -41,7 +41,6 @@ References
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,11 +64,9 @@ from ._function import rational_apply
 __all__ = ["INIT_RANDOM", "OPAU", "RANDOM_INIT_STD", "rational"]
 
 
-@functools.cache
 def _recurrence(basis: str, n: int) -> tuple[tuple[float, float, float], ...]:
-    """The basis recurrence (a_i, b_i, c_i), i < n, as Python floats (the one float boundary)."""
-    rec = get_basis(basis).recurrence
-    return tuple(tuple(float(v) for v in rec(i)) for i in range(n))
+    """The basis recurrence (a_i, b_i, c_i), i < n: :meth:`Basis.recurrence_table`."""
+    return get_basis(basis).recurrence_table(n)
 
 
 def rational(

@@ -36,7 +36,8 @@ from types import SimpleNamespace
 
 import torch
 
-from ._primitives import basis_values, get_denominator
+from ..bases import basis_values
+from ..denominators import get_denominator
 
 __all__ = ["BLOCK", "RationalFunction", "rational_apply"]
 
