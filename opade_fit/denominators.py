@@ -22,9 +22,10 @@ its derivatives are written, for every consumer: framework layers (``xp=torch``,
 ``xp=keras.ops``), :class:`opade_fit.forms.RationalForm` and its sympy form,
 the least-squares solver (one-sided derivatives at d_j = 0, ``one_sided=True``)
 and the minimax LPs (:meth:`Denominator.linear_rows` and the attributes
-``nonnegative_d``, ``sign_pattern``, ``lp_q_min``, ``lp_q_min_imposed``). On
-main, forms.py, lsq.py and minimax.py still carry their own numpy copies; the
-switch (done on branch issue-14, byte-identical records) is open work.
+``nonnegative_d``, ``sign_pattern``, ``lp_q_min``, ``lp_q_min_imposed``). The
+framework layers (:mod:`opade_fit.torch`, :mod:`opade_fit.keras`) evaluate
+through it; forms.py, lsq.py and minimax.py still carry their own numpy copies,
+and switching them is open work.
 
 Array API
 ---------
