@@ -18,6 +18,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from layer_oracle import random_coefficients as _random_coefficients  # noqa: E402
+from layer_oracle import sensitivity as _sensitivity  # noqa: E402
+
 import opade_fit  # noqa: E402
 from opade_fit.bases import BASIS_NAMES, get_basis  # noqa: E402
 from opade_fit.errors import UsageError  # noqa: E402
@@ -45,27 +48,6 @@ TORCH_INTERNAL_WARNING = "ignore:`torch.jit.script_method` is deprecated:Depreca
 # ... and by dynamo, which instantiates torch.autograd.function.Function itself when it traces
 # a custom Function.
 DYNAMO_INTERNAL_WARNING = "ignore:.*autograd.function.Function'> should not be instantiated"
-
-
-def _random_coefficients(basis: str, denominator: str, seed: int):
-    """Random c, d for which Q >= 1/2 on [-3, 3] (so `plain` has no pole there)."""
-    rng = np.random.default_rng(seed)
-    k, l = DEGREES
-    c = rng.normal(size=k + 1)
-    d = rng.normal(size=l)
-    if denominator == "plain":
-        F, _ = get_basis(basis).evaluate(np.linspace(-3, 3, 601), l)
-        d = d / np.abs(d).sum() * 0.5 / np.abs(F[1:]).max(axis=1)
-    return c, d
-
-
-def _sensitivity(form: RationalForm, x: np.ndarray, c, d) -> float:
-    """max_x (sum_i |c_i f_i| + |g| sum_j |d_j f_j|) / |Q|: the float rounding scale of g."""
-    F, _ = form.basis_values(x)
-    p = form.parts(x, c, d)
-    num = np.abs(np.asarray(c)[:, None] * F[: form.k + 1]).sum(axis=0)
-    den = np.abs(np.asarray(d)[:, None] * F[1 : form.l + 1]).sum(axis=0)
-    return float(np.max((num + np.abs(p.P / p.Q) * den) / np.abs(p.Q)))
 
 
 def _check_exact(layer64: OPAU, layer32: OPAU, reference, form, c, d, interval=(-5.0, 5.0)):
