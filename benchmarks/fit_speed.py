@@ -26,8 +26,8 @@ import time
 import warnings
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 from _grid import add_grid_arguments, run_grid
+from scipy.optimize import OptimizeWarning, curve_fit
 from threadpoolctl import threadpool_limits
 
 from opade_fit import fit

@@ -63,7 +63,8 @@ def main() -> None:
     add_grid_arguments(ap, repeat=1)
     ap.add_argument("--interval", type=float, nargs=2, default=(-3.0, 3.0))
     ns = ap.parse_args()
-    rows, wall = run_grid(ns, run_case, (float(ns.interval[0]), float(ns.interval[1])))
+    interval = (float(ns.interval[0]), float(ns.interval[1]))
+    rows, wall = run_grid(ns, run_case, interval)
     print(
         f"{'case':42s} {'sec':>6s} {'max (upper)':>11s} {'lower':>11s} {'gap':>9s} "
         f"{'lsq max':>10s} {'st':>2s}"

@@ -47,7 +47,6 @@ SYMPY_ORACLE = {
 }
 
 
-
 def _unit(n: int) -> np.ndarray:
     e = np.zeros(n + 1)
     e[n] = 1.0

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import scipy.special as sps
 import sympy as sp
-
 from fuzz.hostile import UNSAFE_SYNTAX
 
 from opade_fit.errors import UsageError

@@ -26,8 +26,6 @@ _NAMES = {
 }
 
 
-
-
 class Progress:
     """Progress on stderr: one rewritten line on a terminal, else a line every
     ``every`` seconds (and at 0, 25, 50, 75, 100 %), so logs show it too."""

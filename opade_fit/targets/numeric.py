@@ -125,7 +125,6 @@ def numeric_gap(f: Callable[[np.ndarray], np.ndarray], a: float, b: float) -> fl
     return None
 
 
-
 def _zero(x, *orders):
     """DiracDelta(x) and its derivatives as functions: 0 (f' is taken almost everywhere)."""
     return np.zeros(np.shape(x))
@@ -150,7 +149,10 @@ def lambdify(expr: sp.Expr) -> Callable[[np.ndarray], np.ndarray]:
     """
     import sympy as sp
 
-    modules = [{"erf": scipy_special("erf"), "erfc": scipy_special("erfc"), "DiracDelta": _zero}, "numpy"]
+    modules = [
+        {"erf": scipy_special("erf"), "erfc": scipy_special("erfc"), "DiracDelta": _zero},
+        "numpy",
+    ]
     fn = sp.lambdify(x_symbol(), expr, modules=modules)
 
     def call(x: np.ndarray) -> np.ndarray:
@@ -164,7 +166,6 @@ def lambdify(expr: sp.Expr) -> Callable[[np.ndarray], np.ndarray]:
         return np.broadcast_to(np.asarray(y, dtype=np.float64), np.shape(x)).copy()
 
     return call
-
 
 
 def compile_expression(

@@ -92,8 +92,9 @@ class Target:
         sympy's ``continuous_domain`` looks for singularities analytically (a pole between
         two grid points, such as 1/x on [-0.3, 3.8], is invisible to sampling; it gets
         ``CONTINUITY_SECONDS`` and may be undecided, e.g. for ``erf`` or ``sign``), and
-        :func:`~opade_fit.targets.numeric.numeric_gap` bisects the steepest steps of f on a fine grid down to
-        float64 resolution (a jump or a pole keeps its step, a continuous f does not).
+        :func:`~opade_fit.targets.numeric.numeric_gap` bisects the steepest steps of f on a
+        fine grid down to float64 resolution (a jump or a pole keeps its step, a continuous f
+        does not).
         Then f and f' on ``points`` samples must be finite, real and at most
         ``MAX_MAGNITUDE`` in magnitude.
         """
@@ -130,7 +131,6 @@ class Target:
         )
 
 
-
 def parse_params(items: list[str] | tuple[str, ...] | None) -> dict[str, float]:
     """Parse ``["name=value", ...]`` (the ``--param`` option) into a dict.
 
@@ -157,7 +157,6 @@ def parse_params(items: list[str] | tuple[str, ...] | None) -> dict[str, float]:
             raise UsageError(f"`--param` {name} is given twice")
         out[name] = v
     return out
-
 
 
 def get_target(name: str | Target, params: Mapping[str, float] | None = None) -> Target:
