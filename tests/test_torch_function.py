@@ -8,12 +8,12 @@ many block boundaries in all three ways an (N, C, M) view is cut.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from layer_oracle import requires_cxx  # noqa: E402
 
 from opade_fit.bases import BASIS_NAMES, get_basis  # noqa: E402
 from opade_fit.errors import UsageError  # noqa: E402
@@ -294,9 +294,8 @@ def test_form_of_the_oracle_is_the_record_function():
 @pytest.mark.slow
 @pytest.mark.filterwarnings(TORCH_INTERNAL_WARNING)
 @pytest.mark.filterwarnings(DYNAMO_INTERNAL_WARNING)
+@requires_cxx
 def test_compiles_without_graph_breaks_and_matches_eager():
-    if not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
-        pytest.skip("torch.compile (inductor) needs a C++ compiler; none found on PATH")
     import torch._inductor.config as inductor_config
 
     rng = np.random.default_rng(2)
