@@ -116,8 +116,22 @@ def missing_extra_message(module: str, missing: str) -> str:
     return run.stdout
 
 
-#: torch.compile's inductor backend compiles C++: skip where no compiler is on PATH.
-requires_cxx = pytest.mark.skipif(
-    not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
-    reason="torch.compile (inductor) needs a C++ compiler; none found on PATH",
+#: Warnings raised by torch itself while compiling: the jit deprecation by its own inductor
+#: imports (torch/utils/mkldnn.py), and dynamo instantiating torch.autograd.function.Function
+#: when it traces a custom Function. Not raised by opade_fit.
+TORCH_COMPILE_WARNINGS = (
+    "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning",
+    "ignore:.*autograd.function.Function'> should not be instantiated",
 )
+
+
+def torch_compile_case(test):
+    """Mark a torch.compile test: slow, torch's own warnings ignored, skipped without a C++
+    compiler on PATH (torch.compile's inductor backend compiles C++)."""
+    test = pytest.mark.skipif(
+        not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
+        reason="torch.compile (inductor) needs a C++ compiler; none found on PATH",
+    )(test)
+    for warning in TORCH_COMPILE_WARNINGS:
+        test = pytest.mark.filterwarnings(warning)(test)
+    return pytest.mark.slow(test)

@@ -24,7 +24,7 @@ from layer_oracle import (  # noqa: E402
     assert_channels_exact,
     gradient_case,
     missing_extra_message,
-    requires_cxx,
+    torch_compile_case,
     two_channel_case,
 )
 from layer_oracle import random_coefficients as _random_coefficients  # noqa: E402
@@ -35,12 +35,6 @@ from opade_fit.errors import UsageError  # noqa: E402
 from opade_fit.forms import DENOMINATORS, RationalForm  # noqa: E402
 from opade_fit.result import FitResult  # noqa: E402
 from opade_fit.torch import OPAU, rational  # noqa: E402
-
-# The jit deprecation is raised by torch's own inductor imports (torch/utils/mkldnn.py), not by us.
-TORCH_INTERNAL_WARNING = "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"
-# ... and by dynamo, which instantiates torch.autograd.function.Function itself when it traces
-# a custom Function.
-DYNAMO_INTERNAL_WARNING = "ignore:.*autograd.function.Function'> should not be instantiated"
 
 
 def _check_exact(layer64: OPAU, layer32: OPAU, reference, form, c, d, interval=(-5.0, 5.0)):
@@ -256,10 +250,7 @@ def test_invalid_arguments_are_usage_errors(kwargs, match):
 
 
 # -- torch.compile -------------------------------------------------------------------------
-@pytest.mark.slow
-@pytest.mark.filterwarnings(TORCH_INTERNAL_WARNING)
-@pytest.mark.filterwarnings(DYNAMO_INTERNAL_WARNING)
-@requires_cxx
+@torch_compile_case
 def test_torch_compile_matches_eager():
     import torch._inductor.config as inductor_config
 
