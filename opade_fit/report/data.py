@@ -2,7 +2,8 @@
 
 No drawing here: :mod:`.figures` draws, :mod:`.page` writes the HTML. Records
 are plain dicts (schema 1.x); table files are read with
-:func:`opade_fit.tables.read_table`, which checks the schema version.
+:func:`opade_fit.tables.store.read_table`, single records through its
+:func:`~opade_fit.tables.store.check_schema`: one reader, one schema check.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 
 from ..bases import BASIS_NAMES, get_basis
 from ..errors import FitError, UsageError
-from ..record import SCHEMA_VERSION
 from ..reference import COMPARISON_INTERVALS
 from ..result import form_and_target, measure_errors
+from ..tables.key import matches
+from ..tables.store import check_schema, read_table
 from ..targets import TARGET_NAMES, get_target
 from .plots import HeatmapData
 
@@ -51,7 +53,7 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]
     """Read fit records from table files (``{"schema_version", "entries": [...]}``) and
     single-record files.
 
-    Table files go through :func:`opade_fit.tables.read_table` (the tables'
+    Table files go through :func:`opade_fit.tables.store.read_table` (the tables'
     reader, with its schema-version check); a folder is read as every ``*.json``
     file directly in it, sorted by name (sub-folders such as ``reference/`` are
     not read). A single record must carry a ``schema_version`` of the same major.
@@ -64,8 +66,6 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]
     FitError
         If a file cannot be read, or has another major schema version.
     """
-    from ..tables import read_table
-
     records: list[dict[str, Any]] = []
     for raw in paths:
         path = Path(raw)
@@ -76,7 +76,7 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]
             for f in files:
                 records.extend(_table_records(read_table(f), f))
         elif path.is_file():
-            records.extend(_file_records(path, read_table))
+            records.extend(_file_records(path))
         else:
             raise UsageError(f"`RECORD` {str(path)!r} does not exist")
     return records
@@ -93,7 +93,7 @@ def _table_records(doc: dict[str, Any], path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _file_records(path: Path, read_table) -> list[dict[str, Any]]:
+def _file_records(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -103,12 +103,7 @@ def _file_records(path: Path, read_table) -> list[dict[str, Any]]:
     if isinstance(data, dict) and "entries" in data:
         return _table_records(read_table(path), path)  # the tables' reader checks the schema
     if _is_record(data):
-        version = data.get("schema_version")
-        if not isinstance(version, list) or not version or version[0] != SCHEMA_VERSION[0]:
-            raise FitError(
-                f"record {str(path)!r} has schema_version {version!r}; this opade-fit reads "
-                f"major version {SCHEMA_VERSION[0]}"
-            )
+        check_schema(data, f"record {str(path)!r}")
         return [data]
     raise UsageError(
         f"{str(path)!r} is neither a fit record nor a table of fit records "
@@ -227,18 +222,27 @@ def heatmap_data(
 def _filter(
     records: Sequence[dict[str, Any]], targets: Sequence[str] | None, bases: Sequence[str] | None
 ) -> list[dict[str, Any]]:
-    out = list(records)
+    """The records ``--bases`` and ``--targets`` select, in the tables' filter language.
+
+    The options become the terms ``basis=...`` (canonical names) and
+    ``target=...``; a record's target matches by its name or its label
+    (:func:`target_label`, e.g. ``leaky_relu(negative_slope=0.1)``).
+    """
+    terms: dict[str, frozenset[str]] = {}
     if bases:
-        wanted = {get_basis(b).name for b in bases}
-        out = [r for r in out if _basis(r) in wanted]
+        terms["basis"] = frozenset(get_basis(b).name for b in bases)
     if targets:
-        wanted_t = {str(t).strip() for t in targets}
-        out = [r for r in out if target_label(r) in wanted_t or r["target"]["name"] in wanted_t]
-        if not out:
-            raise UsageError(
-                f"`--targets` {', '.join(sorted(wanted_t))} match no record "
-                "(use target names such as gelu or leaky_relu)"
-            )
+        terms["target"] = frozenset(str(t).strip() for t in targets)
+
+    def values(r: dict[str, Any]):
+        return lambda n: _basis(r) if n == "basis" else (r["target"]["name"], target_label(r))
+
+    out = [r for r in records if matches(terms, values(r))]
+    if targets and not out:
+        raise UsageError(
+            f"`--targets` {', '.join(sorted(terms['target']))} match no record "
+            "(use target names such as gelu or leaky_relu)"
+        )
     return out
 
 
