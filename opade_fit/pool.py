@@ -7,7 +7,7 @@ it arrives, and turns a worker's exception into one :class:`FitError` naming
 the job. Workers ignore Ctrl-C: the parent handles it (one message, no
 worker tracebacks) and cancels what has not started.
 
-``opade sweep`` schedules its own fits (:mod:`opade_fit.sweep_run`): a fit
+``opade sweep`` schedules its own fits (:mod:`opade_fit.sweeps.run`): a fit
 waits for the lower-degree fits it is warm-started from, so its jobs are not
 independent; it shares :func:`pool_context` and :func:`available_cpus`.
 """

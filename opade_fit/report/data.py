@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,6 @@ from ..result import form_and_target, measure_errors
 from ..tables.key import matches
 from ..tables.store import check_schema, read_table
 from ..targets import TARGET_NAMES, get_target
-from .plots import HeatmapData
 
 __all__ = [
     "CENTER_BASES",
@@ -32,6 +33,8 @@ __all__ = [
     "ENTRY_BASES",
     "METRICS",
     "SCOPES",
+    "HeatmapData",
+    "format_error",
     "heatmap_data",
     "read_records",
     "target_label",
@@ -47,6 +50,38 @@ CENTER_BASES: tuple[str, ...] = ("hermite1", "hermite2")
 METRICS: tuple[tuple[str, str], ...] = (("rms", "RMS error"), ("max_abs", "max error"))
 #: Error scopes shown: (record key, readable name).
 SCOPES: tuple[tuple[str, str], ...] = (("fit", "fit interval"), ("check", "check interval"))
+
+
+def format_error(value: float | None) -> str:
+    """An error to 3 significant digits, compact exponent: ``8.13e-4``; ``—`` if missing."""
+    if value is None or not math.isfinite(value):
+        return "—" if value is None or math.isnan(value) else "inf"
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+@dataclass(frozen=True)
+class HeatmapData:
+    """Cells of an error heatmap: ``values[i, j]`` for ``rows[i]`` × ``cols[j]`` (NaN: none).
+
+    ``texts[i][j]`` is exactly what is printed in the cell
+    (:func:`format_error` of the value).
+    """
+
+    title: str
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    values: np.ndarray
+
+    @property
+    def texts(self) -> tuple[tuple[str, ...], ...]:
+        """Cell texts, row by row."""
+        return tuple(
+            tuple(format_error(None if math.isnan(v) else float(v)) for v in row)
+            for row in self.values
+        )
 
 
 def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:

@@ -15,8 +15,7 @@ import numpy as np
 
 from ..pool import available_cpus, run_pool
 from ..reference import COMPARISON_INTERVALS
-from .data import CENTER_MODES, METRICS, _basis, _den
-from .plots import HeatmapData
+from .data import CENTER_MODES, METRICS, HeatmapData, _basis, _den
 
 __all__ = ["ENTRY_DPI", "POOL_THRESHOLD", "REPORT_DPI", "our_line_style", "run_jobs"]
 
@@ -49,7 +48,8 @@ def _draw(job: tuple[str, dict[str, Any]]) -> str:
 
 
 def _draw_heatmaps(*, data: list[HeatmapData], path: str) -> str:
-    from .plots import heatmap_colorbar, new_figure, plot_heatmap, save_figure
+    from .heatmap import heatmap_colorbar, plot_heatmap
+    from .plots import new_figure, save_figure
 
     ncols = max(len(d.cols) for d in data)
     nrows = max(len(d.rows) for d in data)
@@ -146,7 +146,8 @@ def _draw_target(
 
 
 def _draw_entry(*, record: dict[str, Any], path: str) -> str:
-    from .plots import fit_figure, save_figure
+    from .fitplot import fit_figure
+    from .plots import save_figure
 
     save_figure(fit_figure(record, width=6.4), path, dpi=ENTRY_DPI)
     return path
