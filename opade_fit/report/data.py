@@ -9,7 +9,6 @@ are plain dicts (schema 1.x); table files are read with
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -20,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from ..bases import BASIS_NAMES, get_basis
-from ..errors import FitError, UsageError
+from ..errors import UsageError
 from ..reference import COMPARISON_INTERVALS
 from ..result import form_and_target, measure_errors
 from ..tables.key import matches
-from ..tables.store import check_schema, read_table
+from ..tables.store import check_schema, check_table, read_json, read_table
 from ..targets import TARGET_NAMES, get_target
 
 __all__ = [
@@ -129,14 +128,9 @@ def _table_records(doc: dict[str, Any], path: Path) -> list[dict[str, Any]]:
 
 
 def _file_records(path: Path) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FitError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"{str(path)!r} is not JSON: {exc}") from None
+    data = read_json(path, what=repr(str(path)), invalid=UsageError)
     if isinstance(data, dict) and "entries" in data:
-        return _table_records(read_table(path), path)  # the tables' reader checks the schema
+        return _table_records(check_table(data, f"table {str(path)!r}"), path)
     if _is_record(data):
         check_schema(data, f"record {str(path)!r}")
         return [data]

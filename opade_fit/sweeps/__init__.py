@@ -41,76 +41,16 @@ Modules
 :mod:`.grid` (the requested grid and each fit's identity), :mod:`.run`
 (fitting with warm starts, scheduled by degree), :mod:`.records` (the
 ``records.jsonl`` lines) and :mod:`.summary` (checks and the summary files).
-Every name is importable from ``opade_fit.sweeps``; each loads its module on
-first use, so reading a sweep folder does not import the solvers.
+Every public name of these modules is importable from ``opade_fit.sweeps``
+(each module's ``__all__``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from . import grid, records, run, summary
+from .grid import *  # noqa: F403
+from .records import *  # noqa: F403
+from .run import *  # noqa: F403
+from .summary import *  # noqa: F403
 
-if TYPE_CHECKING:
-    from .grid import COARSE_POINTS, fit_key, parse_degree_range
-    from .records import RECORDS_FILE, SweepEntry, read_entries
-    from .run import condition_numbers, sweep
-    from .summary import (
-        NEST_ATOL,
-        NEST_RTOL,
-        SUMMARY_COLUMNS,
-        best_per_parameters,
-        failures,
-        nesting_violations,
-        summary_rows,
-        target_label,
-        write_summary,
-    )
-
-_MODULES: dict[str, tuple[str, ...]] = {
-    "grid": ("COARSE_POINTS", "fit_key", "parse_degree_range"),
-    "records": ("RECORDS_FILE", "SweepEntry", "read_entries"),
-    "run": ("condition_numbers", "sweep"),
-    "summary": (
-        "NEST_ATOL",
-        "NEST_RTOL",
-        "SUMMARY_COLUMNS",
-        "best_per_parameters",
-        "failures",
-        "nesting_violations",
-        "summary_rows",
-        "target_label",
-        "write_summary",
-    ),
-}
-_LAZY = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = [
-    "COARSE_POINTS",
-    "NEST_ATOL",
-    "NEST_RTOL",
-    "RECORDS_FILE",
-    "SUMMARY_COLUMNS",
-    "SweepEntry",
-    "best_per_parameters",
-    "condition_numbers",
-    "failures",
-    "fit_key",
-    "nesting_violations",
-    "parse_degree_range",
-    "read_entries",
-    "summary_rows",
-    "sweep",
-    "target_label",
-    "write_summary",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__all__ = [*grid.__all__, *records.__all__, *run.__all__, *summary.__all__]

@@ -20,8 +20,9 @@ One module a job:
 * :mod:`.lookup` — :func:`get_init` and :class:`TableEntry` for framework layers;
 * :mod:`.export` — other libraries' layouts.
 
-Every name is importable from ``opade_fit.tables``; each loads its module on
-first use, so ``get_init`` never imports the regeneration or the solvers.
+Every public name of these modules is importable from ``opade_fit.tables``
+(each module's ``__all__``). None of them imports the solvers, sympy or
+matplotlib at import time (``get_init`` stays light); the fits run in workers.
 
 Coefficient convention (as everywhere in opade-fit): numerator c_0..c_k,
 denominator d_1..d_l, increasing degree, the leading 1 of Q implicit.
@@ -29,116 +30,23 @@ denominator d_1..d_l, increasing degree, the leading 1 of Q implicit.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .checking import CheckReport, check, compare_tables
-    from .compare import (
-        ERROR_ATOL,
-        ERROR_RTOL,
-        FUNCTION_ATOL,
-        FUNCTION_GRID_POINTS,
-        FUNCTION_RTOL,
-        POLE_ATOL,
-        POLE_RTOL,
-        compare_records,
-    )
-    from .export import RATIONAL_VERSIONS, export_flat, export_rational_activations
-    from .key import FILTER_FIELDS, KEY_FIELDS, FitKey, parse_filter
-    from .lookup import GET_INIT_FIELDS, EntryNotFoundError, TableEntry, get_init
-    from .regeneration import LOCK_NAME, LOCK_TIMEOUT, RegenerateReport, regenerate
-    from .spec import SPEC_FIELDS, SPEC_FORMAT, SpecEntry, load_spec, select
-    from .store import (
-        default_spec_path,
-        default_tables_dir,
-        existing_folder,
-        load_entries,
-        read_table,
-        record_key,
-        table_files,
-        table_path,
-    )
-
-_MODULES: dict[str, tuple[str, ...]] = {
-    "checking": ("CheckReport", "check", "compare_tables"),
-    "compare": (
-        "ERROR_ATOL",
-        "ERROR_RTOL",
-        "FUNCTION_ATOL",
-        "FUNCTION_GRID_POINTS",
-        "FUNCTION_RTOL",
-        "POLE_ATOL",
-        "POLE_RTOL",
-        "compare_records",
-    ),
-    "export": ("RATIONAL_VERSIONS", "export_flat", "export_rational_activations"),
-    "key": ("FILTER_FIELDS", "KEY_FIELDS", "FitKey", "parse_filter"),
-    "lookup": ("GET_INIT_FIELDS", "EntryNotFoundError", "TableEntry", "get_init"),
-    "regeneration": ("LOCK_NAME", "LOCK_TIMEOUT", "RegenerateReport", "regenerate"),
-    "spec": ("SPEC_FIELDS", "SPEC_FORMAT", "SpecEntry", "load_spec", "select"),
-    "store": (
-        "default_spec_path",
-        "default_tables_dir",
-        "existing_folder",
-        "load_entries",
-        "read_table",
-        "record_key",
-        "table_files",
-        "table_path",
-    ),
-}
-_LAZY = {name: module for module, names in _MODULES.items() for name in names}
+from . import checking, compare, export, key, lookup, regeneration, spec, store
+from .checking import *  # noqa: F403
+from .compare import *  # noqa: F403
+from .export import *  # noqa: F403
+from .key import *  # noqa: F403
+from .lookup import *  # noqa: F403
+from .regeneration import *  # noqa: F403
+from .spec import *  # noqa: F403
+from .store import *  # noqa: F403
 
 __all__ = [
-    "ERROR_ATOL",
-    "ERROR_RTOL",
-    "FILTER_FIELDS",
-    "FUNCTION_ATOL",
-    "FUNCTION_GRID_POINTS",
-    "FUNCTION_RTOL",
-    "GET_INIT_FIELDS",
-    "KEY_FIELDS",
-    "LOCK_NAME",
-    "LOCK_TIMEOUT",
-    "POLE_ATOL",
-    "POLE_RTOL",
-    "RATIONAL_VERSIONS",
-    "SPEC_FIELDS",
-    "SPEC_FORMAT",
-    "CheckReport",
-    "EntryNotFoundError",
-    "FitKey",
-    "RegenerateReport",
-    "SpecEntry",
-    "TableEntry",
-    "check",
-    "compare_records",
-    "compare_tables",
-    "default_spec_path",
-    "default_tables_dir",
-    "existing_folder",
-    "export_flat",
-    "export_rational_activations",
-    "get_init",
-    "load_entries",
-    "load_spec",
-    "parse_filter",
-    "read_table",
-    "record_key",
-    "regenerate",
-    "select",
-    "table_files",
-    "table_path",
+    *key.__all__,
+    *store.__all__,
+    *spec.__all__,
+    *regeneration.__all__,
+    *compare.__all__,
+    *checking.__all__,
+    *lookup.__all__,
+    *export.__all__,
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})

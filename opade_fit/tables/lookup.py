@@ -20,24 +20,15 @@ from ..errors import FitError, UsageError
 from ..forms import RationalForm
 from ..problem import DEFAULT_POINTS, make_spec
 from ..result import FitResult
-from .key import FitKey
+from .key import KEY_FIELDS, FitKey
 from .store import cached_table, default_tables_dir, file_identity, table_files, table_path
 
 __all__ = ["GET_INIT_FIELDS", "EntryNotFoundError", "TableEntry", "get_init"]
 
 #: The key fields a :func:`get_init` request names (the grid, check interval and the
 #: derivative weight are not arguments: entries with derivative weight 0, any grid).
-GET_INIT_FIELDS: tuple[str, ...] = (
-    "basis",
-    "denominator",
-    "degrees",
-    "target",
-    "params",
-    "interval",
-    "objective",
-    "weight",
-    "center",
-    "derivative_weight",
+GET_INIT_FIELDS: tuple[str, ...] = tuple(
+    f for f in KEY_FIELDS if f not in ("check_interval", "points")
 )
 
 

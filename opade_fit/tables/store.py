@@ -21,10 +21,13 @@ from .key import FitKey
 
 __all__ = [
     "cached_table",
+    "check_schema",
+    "check_table",
     "default_spec_path",
     "default_tables_dir",
     "existing_folder",
     "load_entries",
+    "read_json",
     "read_table",
     "record_key",
     "table_document",
@@ -114,25 +117,51 @@ def check_schema(doc: Any, what: str) -> None:
         )
 
 
+def read_json(
+    path: str | os.PathLike[str], *, what: str, invalid: type[Exception] = FitError
+) -> Any:
+    """The JSON document in ``path`` (UTF-8).
+
+    Raises
+    ------
+    FitError
+        The file cannot be read (the message names ``what``, e.g. ``table 'x.json'``).
+    invalid
+        The file is not valid JSON (:class:`FitError` for a file opade-fit wrote,
+        :class:`UsageError` for one the user named).
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FitError(f"cannot read {what}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise invalid(f"{what} is not valid JSON: {exc}") from None
+
+
+def check_table(doc: Any, what: str) -> dict[str, Any]:
+    """``doc`` checked to be a table: a schema of this major version and an ``entries`` list.
+
+    Raises
+    ------
+    FitError
+        Another major schema version, or no ``entries`` list.
+    """
+    check_schema(doc, what)
+    if not isinstance(doc.get("entries"), list):
+        raise FitError(f"{what} has no `entries` list")
+    return doc
+
+
 def read_table(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load one table file and check its ``schema_version`` major.
+    """Load one table file and check its ``schema_version`` major (:func:`check_table`).
 
     Raises
     ------
     FitError
         Unreadable, not JSON, or another major schema version.
     """
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FitError(f"cannot read table {str(path)!r}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise FitError(f"table {str(path)!r} is not valid JSON: {exc}") from None
-    check_schema(doc, f"table {str(path)!r}")
-    if not isinstance(doc.get("entries"), list):
-        raise FitError(f"table {str(path)!r} has no `entries` list")
-    return doc
+    what = f"table {str(path)!r}"
+    return check_table(read_json(path, what=what), what)
 
 
 def table_document(records: list[dict[str, Any]]) -> dict[str, Any]:
