@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,6 +32,7 @@ __all__ = [
     "ENTRY_BASES",
     "METRICS",
     "SCOPES",
+    "GroupKey",
     "HeatmapData",
     "format_error",
     "heatmap_data",
@@ -185,28 +186,57 @@ def _target_order(label: str) -> tuple[int, str]:
     return (TARGET_NAMES.index(name), label) if name in TARGET_NAMES else (len(TARGET_NAMES), label)
 
 
-def _group_key(record: dict[str, Any]) -> tuple:
-    """Records that share one heatmap: same denominator, objective, degrees, interval, weights."""
-    return (
-        _den(record),
-        _obj(record),
-        tuple(record["form"]["degrees"]),
-        tuple(float(v) for v in record["interval"]),
-        record.get("weight", "uniform"),
-        float(record.get("derivative_weight", 0.0) or 0.0),
-    )
+class GroupKey(NamedTuple):
+    """What records sharing one heatmap have in common (all but basis, target and centring)."""
 
+    denominator: str
+    objective: str
+    degrees: tuple[int, int]
+    interval: tuple[float, float]
+    weight: str
+    derivative_weight: float
 
-def _group_title(key: tuple) -> str:
-    den, obj, deg, interval, weight, dw = key
-    text = (
-        f"{den}, objective {obj}, degrees {deg[0]}/{deg[1]}, fit [{interval[0]:g}, {interval[1]:g}]"
-    )
-    if weight != "uniform":
-        text += f", weight {weight}"
-    if dw:
-        text += f", derivative weight {dw:g}"
-    return text
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> GroupKey:
+        """The group of a fit record."""
+        return cls(
+            _den(record),
+            _obj(record),
+            tuple(record["form"]["degrees"]),
+            tuple(float(v) for v in record["interval"]),
+            record.get("weight", "uniform"),
+            float(record.get("derivative_weight", 0.0) or 0.0),
+        )
+
+    def title(self) -> str:
+        """E.g. ``safe, objective l2, degrees 5/4, fit [-3, 3]`` (weights when not default)."""
+        (k, l), (a, b) = self.degrees, self.interval
+        text = (
+            f"{self.denominator}, objective {self.objective}, degrees {k}/{l}, fit [{a:g}, {b:g}]"
+        )
+        if self.weight != "uniform":
+            text += f", weight {self.weight}"
+        if self.derivative_weight:
+            text += f", derivative weight {self.derivative_weight:g}"
+        return text
+
+    def suffix(self) -> str:
+        """File-name part for what distinguishes a group beyond denominator and objective."""
+        text = f"{self.degrees[0]}-{self.degrees[1]}"
+        if self.interval != (-3.0, 3.0):
+            text += f"-{self.interval[0]:g}-{self.interval[1]:g}"
+        if self.weight != "uniform":
+            text += f"-{self.weight}"
+        if self.derivative_weight:
+            text += f"-dw{self.derivative_weight:g}"
+        return text
+
+    def order(self) -> tuple:
+        """Sort key: denominators in their canonical order, l2 before max, then the rest."""
+        from ..forms import DENOMINATORS
+
+        den = DENOMINATORS.index(self.denominator) if self.denominator in DENOMINATORS else 9
+        return (den, self.objective != "l2", tuple(self[2:]))
 
 
 def _error(record: dict[str, Any], scope: str, metric: str) -> float:
@@ -284,26 +314,6 @@ def _check_of(recs: Sequence[dict[str, Any]]) -> str:
         if len(iv) == 2:
             return f"[{iv[0]:g}, {iv[1]:g}]"
     return ""
-
-
-def _group_suffix(key: tuple) -> str:
-    """File-name part for what distinguishes a group beyond denominator and objective."""
-    _, _, deg, interval, weight, dw = key
-    text = f"{deg[0]}-{deg[1]}"
-    if interval != (-3.0, 3.0):
-        text += f"-{interval[0]:g}-{interval[1]:g}"
-    if weight != "uniform":
-        text += f"-{weight}"
-    if dw:
-        text += f"-dw{dw:g}"
-    return text
-
-
-def _sort_group(key: tuple) -> tuple:
-    from ..forms import DENOMINATORS
-
-    den, obj = key[0], key[1]
-    return (DENOMINATORS.index(den) if den in DENOMINATORS else 9, obj != "l2", key[2:])
 
 
 def _our_errors(record: dict[str, Any]) -> list[dict[str, float]]:

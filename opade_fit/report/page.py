@@ -28,7 +28,7 @@ from .._version import __version__
 from ..errors import FitError, UsageError
 from ..record import write_atomic
 from ..result import form_and_target
-from .data import _center, _filter, _group_key, _sort_group, _target_order, target_label
+from .data import GroupKey, _center, _filter, _target_order, target_label
 from .figures import run_jobs
 from .fragments import Page, esc, slug
 from .published import section_published
@@ -116,8 +116,8 @@ def build_report(
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         if _center(r) == "none":
-            groups[_group_key(r)].append(r)
-    groups = {k: groups[k] for k in sorted(groups, key=_sort_group)}
+            groups[GroupKey.of(r)].append(r)
+    groups = {k: groups[k] for k in sorted(groups, key=GroupKey.order)}
     section_overview(page, groups)
     section_targets(page, records)
     section_center(page, records)

@@ -19,16 +19,13 @@ from .data import (
     ENTRY_BASES,
     METRICS,
     SCOPES,
+    GroupKey,
     _basis,
     _center,
     _check_of,
     _den,
     _error,
-    _group_key,
-    _group_suffix,
-    _group_title,
     _obj,
-    _sort_group,
     _target_order,
     format_error,
     heatmap_data,
@@ -44,7 +41,7 @@ def _overview_order(item: tuple[tuple, list[dict[str, Any]]]) -> tuple:
     key, recs = item
     bases = {_basis(r) for r in recs}
     targets = {target_label(r) for r in recs}
-    return (-len(bases), -len(targets), _sort_group(key))
+    return (-len(bases), -len(targets), key.order())
 
 
 def _best_basis_table(key: tuple, recs: Sequence[dict[str, Any]]) -> str:
@@ -61,7 +58,7 @@ def _best_basis_table(key: tuple, recs: Sequence[dict[str, Any]]) -> str:
         for t in sorted(best, key=_target_order)
     )
     return (
-        f"<p><b>Lowest RMS error per target</b> ({esc(_group_title(key))}):</p>"
+        f"<p><b>Lowest RMS error per target</b> ({esc(key.title())}):</p>"
         f'<table class="best"><tr><th>target</th>{head}</tr><tr><th>basis</th>{names}</tr>'
         f"<tr><th>RMS (fit)</th>{rms}</tr></table>"
     )
@@ -81,7 +78,7 @@ def section_overview(page: Page, groups: dict[tuple, list[dict[str, Any]]]) -> N
     if ordered:
         page.add(_best_basis_table(*ordered[0]))
     for key, recs in ordered:
-        title = _group_title(key)
+        title = key.title()
         page.add(f"<h3>{esc(title)}</h3>")
         for scope, scope_name in SCOPES:
             data = [
@@ -99,7 +96,7 @@ def section_overview(page: Page, groups: dict[tuple, list[dict[str, Any]]]) -> N
             page.add(
                 page.add_figure(
                     "heatmap",
-                    f"heatmap-{key[0]}-{key[1]}-{_group_suffix(key)}-{scope}",
+                    f"heatmap-{key.denominator}-{key.objective}-{key.suffix()}-{scope}",
                     {"data": data},
                     f"{title}: RMS and max error on the {scope_name}",
                     svg=True,
@@ -130,19 +127,19 @@ def section_targets(page: Page, records: Sequence[dict[str, Any]]) -> None:
         groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
         for r in recs:
             if _center(r) == "none":
-                groups[_group_key(r)].append(r)
-        for key in sorted(groups, key=_sort_group):
+                groups[GroupKey.of(r)].append(r)
+        for key in sorted(groups, key=GroupKey.order):
             grp = sorted(groups[key], key=lambda r: BASIS_NAMES.index(_basis(r)))
             firsts = list({_basis(r): r for r in reversed(grp)}.values())[::-1]
-            title = f"{label} — {_group_title(key)}"
+            title = f"{label} — {key.title()}"
             page.add(
                 page.add_figure(
                     "target",
-                    f"target-{label}-{key[0]}-{key[1]}-{_group_suffix(key)}",
+                    f"target-{label}-{key.denominator}-{key.objective}-{key.suffix()}",
                     {
                         "records": firsts,
                         "title": title,
-                        "interval": key[3],
+                        "interval": key.interval,
                         "check": check_interval_of(firsts[0]),
                     },
                     title,
@@ -153,7 +150,7 @@ def section_targets(page: Page, records: Sequence[dict[str, Any]]) -> None:
         entries.sort(
             key=lambda r: (
                 ENTRY_BASES.index(_basis(r)),
-                _sort_group(_group_key(r)),
+                GroupKey.of(r).order(),
                 CENTER_MODES.index(_center(r)) if _center(r) in CENTER_MODES else 9,
             )
         )
@@ -163,9 +160,9 @@ def section_targets(page: Page, records: Sequence[dict[str, Any]]) -> None:
                 c = r.get("center") or {}
                 name = (
                     f"entry-{label}-{_basis(r)}-{_den(r)}-{_obj(r)}-{_center(r)}"
-                    f"-{c.get('dropped') or ''}-{_group_suffix(_group_key(r))}"
+                    f"-{c.get('dropped') or ''}-{GroupKey.of(r).suffix()}"
                 )
-                alt = f"{_basis(r)} — {_group_title(_group_key(r))}, centring {_center(r)}" + (
+                alt = f"{_basis(r)} — {GroupKey.of(r).title()}, centring {_center(r)}" + (
                     f" ({c['dropped']} = 0)" if c.get("dropped") else ""
                 )
                 figs.append(page.add_figure("entry", name, {"record": r}, alt, lazy=True))
@@ -188,9 +185,9 @@ def section_center(page: Page, records: Sequence[dict[str, Any]]) -> None:
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         if _basis(r) in CENTER_BASES:
-            groups[(_basis(r), *_group_key(r))].append(r)
+            groups[(_basis(r), GroupKey.of(r))].append(r)
     shown = False
-    for key in sorted(groups, key=lambda k: (CENTER_BASES.index(k[0]), _sort_group(k[1:]))):
+    for key in sorted(groups, key=lambda k: (CENTER_BASES.index(k[0]), k[1].order())):
         recs = groups[key]
         if not any(_center(r) != "none" for r in recs):
             continue
@@ -213,12 +210,13 @@ def section_center(page: Page, records: Sequence[dict[str, Any]]) -> None:
             }
             for m in modes
         }
-        title = f"{key[0]} — {_group_title(key[1:])}"
+        basis, group = key
+        title = f"{basis} — {group.title()}"
         page.add(f"<h3>{esc(title)}</h3>")
         page.add(
             page.add_figure(
                 "center",
-                f"centring-{key[0]}-{key[1]}-{key[2]}-{_group_suffix(key[1:])}",
+                f"centring-{basis}-{group.denominator}-{group.objective}-{group.suffix()}",
                 {"title": title, "targets": targets, "values": values},
                 f"{title}: zero-centring cost",
                 lazy=True,
