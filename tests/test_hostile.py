@@ -15,29 +15,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from fuzz.hostile import LOCK_SPEC
 
 from opade_fit import tables
 from opade_fit.record import dumps
 from opade_fit.tables import regenerate, table_path
 
 # -- concurrent regenerations of one table file ----------------------------------------------
-LOCK_SPEC = """
-spec_format = 1
-
-[[group]]
-name = "lock"
-basis = ["monomial"]
-denominator = ["safe"]
-degrees = [[2, 1]]
-target = [{ name = "gelu", params = {} }, { name = "tanh", params = {} }]
-center = [{ mode = "none" }]
-weight = ["uniform"]
-interval = [[-3.0, 3.0]]
-check_interval = [[-5.0, 5.0]]
-points = [201]
-derivative_weight = [0.0]
-objective = ["l2"]
-"""
 
 
 @pytest.fixture(scope="module")
