@@ -62,7 +62,7 @@ def test_regenerations_interleaved_inside_the_read_modify_write_lose_nothing(
     With the lock B waits for A's write and merges into it.
     """
     spec, table, fresh = _stale_copy(lock_tables, tmp_path)
-    original = tables.read_table
+    original = tables.store.read_table  # the reader the regeneration's write phase calls
     a_has_read, b_finished = threading.Event(), threading.Event()
 
     def read_then_wait(path):
@@ -72,7 +72,7 @@ def test_regenerations_interleaved_inside_the_read_modify_write_lose_nothing(
             b_finished.wait(timeout=5)  # B is blocked on the lock: give up waiting and write
         return doc
 
-    monkeypatch.setattr(tables, "read_table", read_then_wait)
+    monkeypatch.setattr(tables.store, "read_table", read_then_wait)
     errors: list[BaseException] = []
 
     def run(only: str, before=None, after=None):

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from .data import heatmap_data
+    from .data import HeatmapData, format_error, heatmap_data
+    from .fitplot import fit_figure, save_fit_figure
     from .page import build_report
-    from .plots import HeatmapData, fit_figure, format_error, save_figure, save_fit_figure
+    from .plots import save_figure
 
 __all__ = [
     "HeatmapData",
@@ -29,11 +30,11 @@ __all__ = [
 __getattr__, __dir__ = lazy_names(
     globals(),
     {
-        "HeatmapData": "plots",
-        "fit_figure": "plots",
-        "format_error": "plots",
+        "HeatmapData": "data",
+        "fit_figure": "fitplot",
+        "format_error": "data",
         "save_figure": "plots",
-        "save_fit_figure": "plots",
+        "save_fit_figure": "fitplot",
         "build_report": "page",
         "heatmap_data": "data",
     },
