@@ -598,6 +598,39 @@ def _report_checks() -> list[Check]:
     ]
 
 
+def _test_constant(test_file: str, name: str) -> str:
+    """The right-hand side of ``NAME = ...`` in a test module (the docs describe the tests)."""
+    source = (ROOT / "tests" / test_file).read_text(encoding="utf-8")
+    return re.search(rf"^{name} = (.+)$", source, flags=re.M).group(1).strip()
+
+
+def _eps_multiple(test_file: str, name: str) -> str:
+    """``1e6 ε`` for ``NAME = 1e6 * EPS``."""
+    factor, eps = _test_constant(test_file, name).split(" * ")
+    assert eps == "EPS", (test_file, name)
+    return f"{factor} ε"
+
+
+def _described_tests_checks() -> list[Check]:
+    bases, forms = "docs/bases.md", "docs/forms.md"
+    degrees = _test_constant("test_forms.py", "DEGREES").strip("[]")
+    kink = _test_constant("test_forms.py", "KINK_MARGIN")
+    return [
+        (bases, f"For degrees 0–{_test_constant('test_bases.py', 'MAX_DEGREE')} and every", True),
+        (bases, f"{_eps_multiple('test_bases.py', 'NUMERIC_TOL')} × max|f_n| on the grid", True),
+        (forms, f"every basis × denominator at {degrees}: numeric g", True),
+        (forms, f"(within {_eps_multiple('test_forms.py', 'SYMBOLIC_TOL')} relative)", True),
+        (
+            forms,
+            f"(step {_test_constant('test_forms.py', 'FD_STEP')}, within "
+            f"{_test_constant('test_forms.py', 'FD_TOL')} relative)",
+            True,
+        ),
+        (forms, f"(|f_j| > {kink}, |B| > {kink} for `safe-abs-sum`)", True),
+        (forms, f"poles (|Q| > {_test_constant('test_forms.py', 'POLE_MARGIN')})", True),
+    ]
+
+
 FAST_CHECKS = [
     _readme_checks,
     _limits_checks,
@@ -608,6 +641,7 @@ FAST_CHECKS = [
     _forms_checks,
     _minimax_checks,
     _report_checks,
+    _described_tests_checks,
 ]
 
 
