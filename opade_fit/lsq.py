@@ -126,9 +126,10 @@ class LsqSolution:
     nfev: int
     njev: int
     start: str
-    #: The other refined candidates, ``(numerator, denominator, start, cost)`` in the fixed
-    #: start order (the minimax fit of ``safe-abs-sum`` tries their sign patterns of B).
-    alternatives: tuple = ()
+    #: Every refined candidate, the winner among them, as ``(numerator, denominator, start,
+    #: cost)`` in the fixed start order (the minimax fit of ``safe-abs-sum`` tries their sign
+    #: patterns of B).
+    candidates: tuple = ()
 
     @property
     def success(self) -> bool:
@@ -497,9 +498,12 @@ def solve_lsq(
             _Candidate(name, pat, theta, cost, int(res.status), int(res.nfev), int(res.njev or 0))
         )
         start = np.clip(theta0, *model.bounds())
-        if start_cost <= floor and not np.array_equal(start, theta):
+        if start_cost <= floor:
             # an exact start (the target is a form of the family) is a candidate of its own:
-            # TRF may leave it by rounding-level steps that grow beyond the fit interval
+            # TRF may leave it by rounding-level steps that grow beyond the fit interval.
+            # Added whether or not TRF moved (that is decided by the last bits), so the
+            # candidate set does not depend on the machine; an unmoved copy ties and loses
+            # to its original by the fixed order
             _z0, d0 = model.split(start)
             if form.denominator != "plain" or not form.poles(d0, (a, b)):
                 cands.append(
@@ -530,14 +534,12 @@ def solve_lsq(
         return LsqSolution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
     iw = _rank(problem, cands, floor)
     win = cands[iw]
-    alternatives = tuple(
-        (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost)
-        for i, c in enumerate(cands)
-        if i != iw
+    candidates = tuple(
+        (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost) for c in cands
     )
     z, d = win.theta[:nz], win.theta[nz:]
     best = LsqSolution(
-        problem.N @ z, d.copy(), win.cost, win.status, win.nfev, win.njev, win.name, alternatives
+        problem.N @ z, d.copy(), win.cost, win.status, win.nfev, win.njev, win.name, candidates
     )
     if best.status == 0:
         warnings.warn(

@@ -46,11 +46,11 @@ Method
    instead yields a better incumbent and the iteration resumes.
 
 For ``safe-abs-sum`` the sign patterns searched are, in this order, B >= 0,
-B with the sign of x, the sign pattern of the least-squares solution
-(``B~lsq``) and those of the other least-squares candidates within
-:data:`ALT_MARGIN` of its cost (``B~lsq:<start>``), each when it is new; the
-lower bound is the minimum over the patterns, so it holds only for forms
-whose B has one of these patterns on the LP points. The best family is chosen
+B with the sign of x, and the sign pattern of every least-squares candidate
+within :data:`ALT_MARGIN` of the best cost (``B~lsq:<start>``, in the fixed
+start order; none is dropped as a repeat, so no rounding-level comparison
+decides the set); the lower bound is the minimum over the patterns, so it
+holds only for forms whose B has one of these patterns on the LP points. The best family is chosen
 by :func:`~opade_fit.lsq.choose` (levels within :data:`LEVEL_TIE_RTOL` tie).
 
 The certificate reports ``upper_bound`` (the achieved weighted max error on
@@ -117,14 +117,9 @@ TRUST_Q = 4.0
 #: Levels within this relative distance (plus the rounding floor) are ties between
 #: families: the check-interval error, then the family order decides (docs/minimax.md).
 LEVEL_TIE_RTOL = 1e-6
-#: ``safe-abs-sum``: the least-squares B counts as 0 at a point where |B| is below
-#: SIGN_RTOL * sum_j |d_j f_j| (its sign there does not make a new pattern).
-SIGN_RTOL = 1e-9
-#: ``safe-abs-sum``: other least-squares candidates within ALT_MARGIN (relative cost) of
-#: the winner contribute their sign pattern of B as a family.
+#: ``safe-abs-sum``: every least-squares candidate within ALT_MARGIN (relative cost) of
+#: the best contributes its sign pattern of B as a family.
 ALT_MARGIN = 0.25
-#: ... unless its d is within SAME_D_RTOL (relative norm) of a start already taken.
-SAME_D_RTOL = 1e-6
 #: Target relative gap for status 1.
 GAP_TARGET = 1e-2
 
@@ -608,9 +603,12 @@ def _abs_families(
 ) -> list[tuple[_Family, np.ndarray]]:
     """Sign patterns for safe-abs-sum, each with a least-squares start (sign of d chosen to fit).
 
-    B >= 0, B ~ sign(x), the pattern of the least-squares fit (``B~lsq``) and the pattern of
-    every other least-squares candidate whose cost is within :data:`ALT_MARGIN` of the
-    winner's (``B~lsq:<start>``, in the fixed start order), each when it is new.
+    B >= 0, B ~ sign(x), then the pattern of every least-squares candidate whose cost is within
+    :data:`ALT_MARGIN` of the best (``B~lsq:<start>``, the solution among them, in the fixed
+    start order of :func:`~opade_fit.lsq.solve_lsq`). No candidate is left out for resembling
+    another: whether two patterns are "the same" would be decided by where a B crosses zero
+    relative to a grid point or by the distance between two d at convergence level, both of
+    which move with the last bits (issue 11). A repeated pattern costs LPs, not correctness.
     """
     nz, l = s.nz, s.l
     x0 = s.points0.x
@@ -623,35 +621,16 @@ def _abs_families(
 
         return sign
 
-    starts = [("B~lsq", theta0)]
-    # costs below the least-squares rounding floor are all exact fits: ties, whatever the noise
-    floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(s.scale_f, 1.0)) ** 2
-    for c, d, name, cost in lsq.alternatives:
-        if cost <= lsq.cost * (1.0 + ALT_MARGIN) + floor:
-            starts.append((f"B~lsq:{name}", np.concatenate([_z_from_c(s.N, c), d])))
     cands = [
         ("B>=0", lambda x: np.ones_like(np.asarray(x, dtype=np.float64)), theta0),
         ("B~sign(x)", lambda x: np.where(np.asarray(x) >= 0, 1.0, -1.0), theta0),
     ]
-    fixed = [np.ones_like(x0), np.where(x0 >= 0, 1.0, -1.0)]
-    taken: list[np.ndarray] = []
-    for name, th in starts:
-        d = th[nz:]
-        B = d @ F0
-        sgn = np.where(B >= 0, 1.0, -1.0)
-        # the sign of B where it vanishes to rounding is noise: compare the patterns elsewhere
-        sure = np.abs(B) > SIGN_RTOL * (np.abs(d) @ np.abs(F0))
-        if any(np.all((sgn == p)[sure]) or np.all((sgn == -p)[sure]) for p in fixed):
-            continue
-        # the zeros of B (the kinks of |B|) move continuously with d, and the family's
-        # optimum with them: a start is new unless its d is that of a start already taken
-        scale = max(float(np.linalg.norm(d)), 1e-300)
-        if any(
-            min(np.linalg.norm(d - t), np.linalg.norm(d + t)) <= SAME_D_RTOL * scale for t in taken
-        ):
-            continue
-        taken.append(d)
-        cands.append((name, pattern_of(d), th))
+    # costs below the least-squares rounding floor are all exact fits: ties, whatever the noise
+    floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(s.scale_f, 1.0)) ** 2
+    for c, d, name, cost in lsq.candidates:
+        if cost <= lsq.cost * (1.0 + ALT_MARGIN) + floor:
+            th = np.concatenate([_z_from_c(s.N, c), d])
+            cands.append((f"B~lsq:{name}", pattern_of(th[nz:]), th))
     out = []
     for name, sign, th0 in cands:
         th = th0.copy()
