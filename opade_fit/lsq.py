@@ -73,6 +73,9 @@ SNAP = 1e-12
 SK_ITERATIONS = 4
 #: Maximum function evaluations per refinement, per free coefficient.
 MAX_NFEV_PER_COEF = 60
+#: A winner stopped by that limit continues for up to this many further budgets
+#: (``safe-abs-sum`` fits at high degree creep over the kinks of |B|).
+WINNER_EXTRA_BUDGETS = 4
 #: safe-abs-sum: interior points where a one-sign-change pattern of B is tried.
 SIGN_CHANGES = 11
 #: safe-abs-sum: scattered starts (fixed seed) added to the screened pool.
@@ -534,6 +537,24 @@ def solve_lsq(
         return LsqSolution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
     iw = _rank(problem, cands, floor)
     win = cands[iw]
+    if win.status == 0:
+        # the ranking is done; the winner alone continues until TRF converges
+        model = _Model(problem, win.pattern)
+        for _ in range(WINNER_EXTRA_BUDGETS):
+            with np.errstate(all="ignore"):
+                res = model.refine(win.theta, max_nfev=full_nfev)
+            win.nfev += int(res.nfev)
+            win.njev += int(res.njev or 0)
+            theta, cost = res.x, float(res.cost)
+            if np.isfinite(cost) and win.pattern == "safe":
+                theta, cost = model.snap_to_bounds(theta, cost)
+            if not np.isfinite(cost) or cost > win.cost:
+                break
+            if form.denominator == "plain" and form.poles(model.split(theta)[1], (a, b)):
+                break
+            win.theta, win.cost, win.status = theta, cost, int(res.status)
+            if win.status != 0:
+                break
     candidates = tuple(
         (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost) for c in cands
     )

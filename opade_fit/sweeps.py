@@ -59,9 +59,10 @@ from .bases import BASIS_NAMES
 from .errors import FitError, UsageError, suggest
 from .fitting import fit_spec
 from .forms import DENOMINATORS, parse_degrees
-from .lsq import linearised_matrix
+from .lsq import ROUNDING_FLOOR, linearised_matrix
 from .problem import OBJECTIVES, FitSpec, build_problem, make_spec
 from .record import write_atomic
+from .result import FitResult
 from .targets import Target, get_target
 
 __all__ = [
@@ -86,8 +87,10 @@ __all__ = [
 #: The file of the records in a sweep folder (JSON Lines).
 RECORDS_FILE = "records.jsonl"
 #: Nesting check: the RMS at a higher degree may exceed the lower one's by at most
-#: NEST_RTOL * rms + NEST_ATOL (rounding of the error measurement; the warm start
-#: itself guarantees the least-squares cost cannot grow).
+#: NEST_RTOL * rms + max(NEST_ATOL, the rounding floor of the fit) (rounding of the error
+#: measurement; the warm start itself guarantees the least-squares cost cannot grow). The
+#: rounding floor is the level below which the fitter itself calls errors rounding
+#: noise: ``lsq.ROUNDING_FLOOR`` * eps * max|g| on the fit interval (docs/fitting.md).
 NEST_RTOL = 1e-6
 NEST_ATOL = 1e-15
 #: Default grid of the start search (``coarse_points`` of fit_spec): 4x fewer points than
@@ -611,16 +614,32 @@ def nesting_violations(
 
     "One degree up" is (k + 1, l) or (k, l + 1) with the same target, basis,
     denominator, interval and objective; worse means
-    ``rms_high > rms_low * (1 + rtol) + atol``.
+    ``rms_high > rms_low * (1 + rtol) + max(atol, floor)`` with ``floor`` the
+    rounding floor of the lower fit, ``lsq.ROUNDING_FLOOR * eps * max|g|`` over
+    its fit grid: differences below it are the rounding of evaluating g, which
+    the fitter itself treats as ties (docs/fitting.md).
     """
     index = {(_group_of(e), e.degrees): e for e in entries}
     bad = []
     for (g, (k, l)), low in sorted(index.items(), key=lambda t: (t[0][0], t[0][1])):
         for d in ((k + 1, l), (k, l + 1)):
             high = index.get((g, d))
-            if high is not None and high.rms > low.rms * (1 + rtol) + atol:
+            if high is None or high.rms <= low.rms * (1 + rtol) + atol:
+                continue
+            if high.rms > low.rms * (1 + rtol) + max(atol, _rounding_floor(low)):
                 bad.append((low, high))
     return bad
+
+
+def _rounding_floor(entry: SweepEntry) -> float:
+    """``ROUNDING_FLOOR * eps * max(1, max|g|)`` of a fit on its fit grid (same units as g)."""
+    r = entry.record
+    a, b = r["interval"]
+    x = np.linspace(a, b, int(r["grid"]["points"]))
+    with np.errstate(all="ignore"):
+        g = FitResult.from_dict(r).evaluate(x)
+    scale = float(np.max(np.abs(g))) if np.all(np.isfinite(g)) else 1.0
+    return ROUNDING_FLOOR * float(np.finfo(np.float64).eps) * max(scale, 1.0)
 
 
 def failures(entries: Iterable[SweepEntry]) -> list[SweepEntry]:
@@ -740,7 +759,8 @@ def write_summary(entries: Sequence[SweepEntry], out: str | os.PathLike[str]) ->
     failed = failures(entries)
     lines += [
         "",
-        f"Nesting (RMS not above the fit one degree lower, rtol {NEST_RTOL:g}): "
+        f"Nesting (RMS not above the fit one degree lower, rtol {NEST_RTOL:g} "
+        "+ the lower fit's rounding floor): "
         + ("holds for every pair" if not bad else f"{len(bad)} violation(s)"),
     ]
     for low, high in bad:
