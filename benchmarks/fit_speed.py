@@ -24,17 +24,16 @@ import argparse
 import statistics
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+from _grid import add_grid_arguments, run_grid
 from scipy.optimize import OptimizeWarning, curve_fit
 from threadpoolctl import threadpool_limits
 
 from opade_fit import fit
-from opade_fit.bases import BASIS_NAMES
-from opade_fit.forms import DENOMINATORS, RationalForm
+from opade_fit.forms import RationalForm
 from opade_fit.result import measure_errors
-from opade_fit.targets import TARGET_NAMES, get_target
+from opade_fit.targets import get_target
 
 INCUMBENT_POINTS = 100_000
 
@@ -92,23 +91,10 @@ def run_case(args: tuple[str, str, str, int, bool]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=3)
+    add_grid_arguments(ap, repeat=3)
     ap.add_argument("--no-incumbent", action="store_true")
-    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
-    ap.add_argument("--bases", default=",".join(BASIS_NAMES))
-    ap.add_argument("--denominators", default=",".join(DENOMINATORS))
     ns = ap.parse_args()
-    cases = [
-        (t, b, d, ns.repeat, not ns.no_incumbent)
-        for d in ns.denominators.split(",")
-        for b in ns.bases.split(",")
-        for t in ns.targets.split(",")
-    ]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=ns.jobs) as pool:
-        rows = list(pool.map(run_case, cases))
-    wall = time.perf_counter() - t0
+    rows, wall = run_grid(ns, run_case, not ns.no_incumbent)
     print(f"{'case':42s} {'ours s':>8s} {'ours rms':>10s}", end="")
     print(
         ""

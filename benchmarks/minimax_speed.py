@@ -22,14 +22,11 @@ import argparse
 import statistics
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 
+from _grid import add_grid_arguments, run_grid
 from threadpoolctl import threadpool_limits
 
 from opade_fit import fit
-from opade_fit.bases import BASIS_NAMES
-from opade_fit.forms import DENOMINATORS
-from opade_fit.targets import TARGET_NAMES
 
 
 def run_case(args: tuple[str, str, str, int, tuple[float, float]]) -> dict:
@@ -63,24 +60,11 @@ def run_case(args: tuple[str, str, str, int, tuple[float, float]]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
-    ap.add_argument("--bases", default=",".join(BASIS_NAMES))
-    ap.add_argument("--denominators", default=",".join(DENOMINATORS))
+    add_grid_arguments(ap, repeat=1)
     ap.add_argument("--interval", type=float, nargs=2, default=(-3.0, 3.0))
     ns = ap.parse_args()
     interval = (float(ns.interval[0]), float(ns.interval[1]))
-    cases = [
-        (t, b, d, ns.repeat, interval)
-        for d in ns.denominators.split(",")
-        for b in ns.bases.split(",")
-        for t in ns.targets.split(",")
-    ]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=ns.jobs) as pool:
-        rows = list(pool.map(run_case, cases))
-    wall = time.perf_counter() - t0
+    rows, wall = run_grid(ns, run_case, interval)
     print(
         f"{'case':42s} {'sec':>6s} {'max (upper)':>11s} {'lower':>11s} {'gap':>9s} "
         f"{'lsq max':>10s} {'st':>2s}"

@@ -11,8 +11,9 @@ or matplotlib; ``fit`` brings the solvers in when it is first accessed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_names
 from ._version import __version__
 from .errors import FitError, OpadeError, UsageError
 
@@ -36,25 +37,13 @@ __all__ = [
 ]
 
 # public name -> module that defines it
-_LAZY = {
-    "fit": "fitting",
-    "RationalForm": "forms",
-    "FitResult": "result",
-    "get_init": "tables",
-    "sweep": "sweeps",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "fit": "fitting",
+        "RationalForm": "forms",
+        "FitResult": "result",
+        "get_init": "tables",
+        "sweep": "sweeps",
+    },
+)

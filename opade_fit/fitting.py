@@ -103,22 +103,8 @@ def fit(
     .. [1] Molina et al., "Padé Activation Units", ICLR 2020.
     .. [2] Biswas et al., "Orthogonal-Padé Activation Functions", arXiv:2106.09693.
     """
-    spec = make_spec(
-        target,
-        basis=basis,
-        denominator=denominator,
-        degrees=degrees,
-        interval=interval,
-        objective=objective,
-        params=params,
-        points=points,
-        check_interval=check_interval,
-        weight=weight,
-        derivative_weight=derivative_weight,
-        center=center,
-        drop=drop,
-    )
-    return fit_spec(spec)
+    # the arguments above are make_spec's keywords, passed on as they are
+    return fit_spec(make_spec(**locals()))
 
 
 def _solve(

@@ -23,8 +23,9 @@ rounding error for every z:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -387,27 +388,16 @@ def make_spec(
     basis: str = "monomial",
     denominator: str = "safe",
     degrees: tuple[int, int] | str = (5, 4),
-    interval: tuple[float, float] = (-3.0, 3.0),
-    objective: str = "l2",
-    params: dict[str, float] | None = None,
-    points: int = DEFAULT_POINTS,
-    check_interval: tuple[float, float] | None = None,
-    weight: str = "uniform",
-    derivative_weight: float = 0.0,
-    center: str = "none",
-    drop: str | None = None,
+    params: Mapping[str, float] | None = None,
+    **fields: Any,
 ) -> FitSpec:
-    """Validate keyword arguments into a :class:`FitSpec` (see :func:`opade_fit.fit`)."""
+    """Validate keyword arguments into a :class:`FitSpec` (see :func:`opade_fit.fit`).
+
+    ``basis``, ``denominator`` and ``degrees`` make the :class:`RationalForm`, ``target``
+    and ``params`` the :class:`~opade_fit.targets.Target` (:func:`get_target`); ``fields``
+    are the other :class:`FitSpec` fields (``interval``, ``objective``, ``points``,
+    ``check_interval``, ``weight``, ``derivative_weight``, ``center``, ``drop``), whose
+    defaults are FitSpec's.
+    """
     form = RationalForm(basis, denominator, degrees)
-    return FitSpec(
-        target=get_target(target, params),
-        form=form,
-        interval=interval,
-        objective=objective,
-        points=points,
-        check_interval=check_interval,
-        weight=weight,
-        derivative_weight=derivative_weight,
-        center=center,
-        drop=drop,
-    )
+    return FitSpec(target=get_target(target, params), form=form, **fields)

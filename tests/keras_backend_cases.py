@@ -25,9 +25,12 @@ from layer_oracle import (  # noqa: E402
     FORM_IDS,
     FORMS,
     GRADIENT_RTOL,
+    OTHER_DEGREES,
+    assert_channels_exact,
     gradient_case,
     random_coefficients,
     sensitivity,
+    two_channel_case,
 )
 
 import opade_fit  # noqa: E402
@@ -113,21 +116,14 @@ def test_exact_from_record():
     _check_exact(layer64, layer32, result.evaluate, result.form, c, d)
 
 
-@pytest.mark.parametrize("degrees", [(0, 0), (3, 0), (0, 2), (1, 1), (7, 6)])
+@pytest.mark.parametrize("degrees", OTHER_DEGREES)
 @pytest.mark.parametrize("denominator", DENOMINATORS)
 def test_exact_other_degrees_per_channel(degrees, denominator):
-    basis = "laguerre"  # f_i(0) = 1 for all i: no term vanishes by symmetry
-    rng = np.random.default_rng(sum(degrees))
-    c, d = rng.normal(size=(2, degrees[0] + 1)), 0.01 * rng.normal(size=(2, degrees[1]))
+    c, d, x = two_channel_case(degrees)
     layer = OPAU(
-        basis, denominator, degrees, coefficients=(c, d), num_parameters=2, dtype="float64"
+        "laguerre", denominator, degrees, coefficients=(c, d), num_parameters=2, dtype="float64"
     )
-    x = np.linspace(-2, 2, 40).reshape(20, 2)
-    out = _np(layer(x))
-    form = RationalForm(basis, denominator, degrees)
-    for ch in range(2):
-        want = form.evaluate(x[:, ch], c[ch], d[ch])
-        np.testing.assert_allclose(out[:, ch], want, rtol=0, atol=FLOAT64_RTOL * np.abs(want).max())
+    assert_channels_exact(_np(layer(x)), x, c, d, denominator, degrees)
 
 
 def test_per_channel_is_the_last_axis():

@@ -7,7 +7,13 @@ prints; Biswas et al. 2021, eqs. 8-10).
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
+import pytest
 
 from opade_fit.bases import BASIS_NAMES, get_basis
 from opade_fit.forms import DENOMINATORS, RationalForm
@@ -66,3 +72,66 @@ def gradient_case(basis: str, denominator: str):
     c, d = random_coefficients(basis, denominator, seed=7)
     d = np.where(np.abs(d) < KINK_MARGIN, KINK_MARGIN, d)  # |d_j| is a kink at d_j = 0
     return smooth_points(basis, d), c, d
+
+
+#: The degrees of the two-channel Laguerre cases (every term present: f_i(0) = 1 for all i).
+OTHER_DEGREES = [(0, 0), (3, 0), (0, 2), (1, 1), (7, 6)]
+
+
+def two_channel_case(degrees) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(c, d, x): per-channel Laguerre coefficients at ``degrees`` and x of shape (20, 2)."""
+    rng = np.random.default_rng(sum(degrees))
+    c, d = rng.normal(size=(2, degrees[0] + 1)), 0.01 * rng.normal(size=(2, degrees[1]))
+    return c, d, np.linspace(-2, 2, 40).reshape(20, 2)
+
+
+def assert_channels_exact(out: np.ndarray, x: np.ndarray, c, d, denominator: str, degrees) -> None:
+    """Channel ch of a float64 layer's output equals RationalForm with c[ch], d[ch] (last axis)."""
+    form = RationalForm("laguerre", denominator, degrees)
+    for ch in range(2):
+        want = form.evaluate(x[:, ch], c[ch], d[ch])
+        np.testing.assert_allclose(out[:, ch], want, rtol=0, atol=FLOAT64_RTOL * np.abs(want).max())
+
+
+def missing_extra_message(module: str, missing: str) -> str:
+    """What ``import module`` says in a fresh interpreter where ``missing`` is not installed.
+
+    The interpreter first checks that ``import opade_fit`` does not import ``missing``.
+    """
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import opade_fit
+        assert {missing!r} not in sys.modules, "import opade_fit imported {missing}"
+        sys.modules[{missing!r}] = None  # makes `import {missing}` fail as if not installed
+        try:
+            import {module}
+        except ImportError as exc:
+            print(exc)
+        else:
+            raise SystemExit("no ImportError")
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return run.stdout
+
+
+#: Warnings raised by torch itself while compiling: the jit deprecation by its own inductor
+#: imports (torch/utils/mkldnn.py), and dynamo instantiating torch.autograd.function.Function
+#: when it traces a custom Function. Not raised by opade_fit.
+TORCH_COMPILE_WARNINGS = (
+    "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning",
+    "ignore:.*autograd.function.Function'> should not be instantiated",
+)
+
+
+def torch_compile_case(test):
+    """Mark a torch.compile test: slow, torch's own warnings ignored, skipped without a C++
+    compiler on PATH (torch.compile's inductor backend compiles C++)."""
+    test = pytest.mark.skipif(
+        not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
+        reason="torch.compile (inductor) needs a C++ compiler; none found on PATH",
+    )(test)
+    for warning in TORCH_COMPILE_WARNINGS:
+        test = pytest.mark.filterwarnings(warning)(test)
+    return pytest.mark.slow(test)

@@ -15,6 +15,7 @@ import numpy.polynomial as npp
 import pytest
 import scipy.special as sps
 import sympy as sp
+from basis_oracle import SCIPY_ORACLE
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -43,16 +44,6 @@ SYMPY_ORACLE = {
     "hermite2": lambda n: sp.hermite_poly(n, X),
     "laguerre": lambda n: sp.laguerre_poly(n, X),
     "legendre": lambda n: sp.legendre_poly(n, X),
-}
-
-SCIPY_ORACLE = {
-    "monomial": lambda n, x: x**n,
-    "chebyshev1": sps.eval_chebyt,
-    "chebyshev2": sps.eval_chebyu,
-    "hermite1": sps.eval_hermitenorm,
-    "hermite2": sps.eval_hermite,
-    "laguerre": sps.eval_laguerre,
-    "legendre": sps.eval_legendre,
 }
 
 

@@ -15,29 +15,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from fuzz.hostile import LOCK_SPEC
 
 from opade_fit import tables
 from opade_fit.record import dumps
 from opade_fit.tables import regenerate, table_path
 
 # -- concurrent regenerations of one table file ----------------------------------------------
-LOCK_SPEC = """
-spec_format = 1
-
-[[group]]
-name = "lock"
-basis = ["monomial"]
-denominator = ["safe"]
-degrees = [[2, 1]]
-target = [{ name = "gelu", params = {} }, { name = "tanh", params = {} }]
-center = [{ mode = "none" }]
-weight = ["uniform"]
-interval = [[-3.0, 3.0]]
-check_interval = [[-5.0, 5.0]]
-points = [201]
-derivative_weight = [0.0]
-objective = ["l2"]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +62,7 @@ def test_regenerations_interleaved_inside_the_read_modify_write_lose_nothing(
     With the lock B waits for A's write and merges into it.
     """
     spec, table, fresh = _stale_copy(lock_tables, tmp_path)
-    original = tables.read_table
+    original = tables.store.read_table  # the reader the regeneration's write phase calls
     a_has_read, b_finished = threading.Event(), threading.Event()
 
     def read_then_wait(path):
@@ -88,7 +72,7 @@ def test_regenerations_interleaved_inside_the_read_modify_write_lose_nothing(
             b_finished.wait(timeout=5)  # B is blocked on the lock: give up waiting and write
         return doc
 
-    monkeypatch.setattr(tables, "read_table", read_then_wait)
+    monkeypatch.setattr(tables.store, "read_table", read_then_wait)
     errors: list[BaseException] = []
 
     def run(only: str, before=None, after=None):

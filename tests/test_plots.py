@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from test_report import _published, make_record
 
+from opade_fit.report.fitplot import save_fit_figure
 from opade_fit.report.plots import (
     equioscillation_points,
     new_figure,
     plot_abs_error,
-    save_fit_figure,
     shade_interval,
 )
 

@@ -24,8 +24,8 @@ from opade_fit.reference import (
 )
 from opade_fit.report import format_error, heatmap_data
 from opade_fit.report.data import read_records, target_label
+from opade_fit.report.heatmap import plot_heatmap
 from opade_fit.report.page import build_report
-from opade_fit.report.plots import plot_heatmap
 from opade_fit.result import measure_errors
 from opade_fit.targets import get_target
 
@@ -346,7 +346,7 @@ def test_overview_leads_with_the_group_of_most_bases(report):
 @pytest.mark.parametrize(("lo", "hi"), [(5.41e-3, 3.26e-2), (2.1e-8, 2.1e-2), (1e-3, 1.1e-3)])
 @pytest.mark.parametrize("max_ticks", [2, 3, 6])
 def test_colorbar_ticks_keep_both_ends_and_never_crowd(lo, hi, max_ticks):
-    from opade_fit.report.plots import log_colorbar_ticks
+    from opade_fit.report.heatmap import log_colorbar_ticks
 
     ticks = log_colorbar_ticks(lo, hi, max_ticks=max_ticks)
     assert ticks[0] == lo and ticks[-1] == hi

@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-import scipy.special as sps
+from basis_oracle import SCIPY_ORACLE
 from typer.testing import CliRunner
 
 import opade_fit
@@ -265,15 +265,7 @@ def test_shipped_tables_hold_the_spec_in_order(committed, spec_entries):
 
 def _oracle_basis(basis: str, n: int, x: np.ndarray) -> list[np.ndarray]:
     """f_0..f_n from scipy.special (not opade-fit's recurrence)."""
-    fn = {
-        "chebyshev1": sps.eval_chebyt,
-        "chebyshev2": sps.eval_chebyu,
-        "hermite1": sps.eval_hermitenorm,
-        "hermite2": sps.eval_hermite,
-        "laguerre": sps.eval_laguerre,
-        "legendre": sps.eval_legendre,
-    }.get(basis)
-    return [x**i if fn is None else fn(i, x) for i in range(n + 1)]
+    return [SCIPY_ORACLE[basis](i, x) for i in range(n + 1)]
 
 
 def _oracle_g(rec: dict, x: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.special as sps
 import sympy as sp
+from fuzz.hostile import UNSAFE_SYNTAX
 
 from opade_fit.errors import UsageError
 from opade_fit.targets import TARGET_NAMES, X, get_target, parse_expression, parse_params
@@ -168,21 +169,12 @@ def test_parse_params():
 @pytest.mark.parametrize(
     "text",
     [
-        "__import__('os')",
+        *UNSAFE_SYNTAX,
         "__import__('os').system('true')",
-        "x.real",
         "().__class__",
-        "lambda: 1",
         "x[0]",
         "y + 1",
-        "exp(x=1)",
         "open('f')",
-        "x if x else 0",
-        "[x]",
-        "'x'",
-        "x == 1",
-        "exp(x)()",
-        "1 +",
         "",
     ],
 )

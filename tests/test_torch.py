@@ -8,46 +8,33 @@ Exactness is checked against :meth:`RationalForm.evaluate` / :meth:`FitResult.ev
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from layer_oracle import (  # noqa: E402
+    DEGREES,
+    FLOAT32_RTOL,
+    FLOAT64_RTOL,
+    FORM_IDS,
+    FORMS,
+    GRADIENT_RTOL,
+    OTHER_DEGREES,
+    assert_channels_exact,
+    gradient_case,
+    missing_extra_message,
+    torch_compile_case,
+    two_channel_case,
+)
 from layer_oracle import random_coefficients as _random_coefficients  # noqa: E402
 from layer_oracle import sensitivity as _sensitivity  # noqa: E402
 
 import opade_fit  # noqa: E402
-from opade_fit.bases import BASIS_NAMES, get_basis  # noqa: E402
 from opade_fit.errors import UsageError  # noqa: E402
 from opade_fit.forms import DENOMINATORS, RationalForm  # noqa: E402
 from opade_fit.result import FitResult  # noqa: E402
 from opade_fit.torch import OPAU, rational  # noqa: E402
-
-#: float64 layer vs float64 reference: max |error| / max |g|.
-FLOAT64_RTOL = 1e-12
-#: float32 layer vs float64 reference: max |error| / S, where S is the largest first-order
-#: rounding sensitivity of g = P/Q, max_x (sum_i |c_i f_i| + |g| sum_j |d_j f_j|) / |Q|
-#: (>= max |g|; equal to it up to a small factor unless the coefficients cancel heavily).
-FLOAT32_RTOL = 1e-6
-#: autograd gradients vs the lambdified symbolic formulas (float64).
-GRADIENT_RTOL = 1e-10
-#: gradcheck points are kept at least this far from kinks (|f_j| = 0, B = 0) and poles.
-KINK_MARGIN = 0.05
-
-FORMS = [(b, d) for b in BASIS_NAMES for d in DENOMINATORS]
-FORM_IDS = [f"{b}-{d}" for b, d in FORMS]
-DEGREES = (5, 4)
-
-# The jit deprecation is raised by torch's own inductor imports (torch/utils/mkldnn.py), not by us.
-TORCH_INTERNAL_WARNING = "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"
-# ... and by dynamo, which instantiates torch.autograd.function.Function itself when it traces
-# a custom Function.
-DYNAMO_INTERNAL_WARNING = "ignore:.*autograd.function.Function'> should not be instantiated"
 
 
 def _check_exact(layer64: OPAU, layer32: OPAU, reference, form, c, d, interval=(-5.0, 5.0)):
@@ -68,23 +55,9 @@ def _check_exact(layer64: OPAU, layer32: OPAU, reference, form, c, d, interval=(
 
 # -- import hygiene ------------------------------------------------------------------------
 def test_import_without_torch_names_the_extra():
-    code = textwrap.dedent(
-        """
-        import sys
-        import opade_fit
-        assert "torch" not in sys.modules, "import opade_fit imported torch"
-        sys.modules["torch"] = None  # makes `import torch` fail as if not installed
-        try:
-            import opade_fit.torch
-        except ImportError as exc:
-            print(exc)
-        else:
-            raise SystemExit("no ImportError")
-        """
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "pip install 'opade-fit[torch]'" in out.stdout
-    assert "torch==2.13.0" in out.stdout
+    message = missing_extra_message("opade_fit.torch", "torch")
+    assert "pip install 'opade-fit[torch]'" in message
+    assert "torch==2.13.0" in message
 
 
 # -- exactness -----------------------------------------------------------------------------
@@ -128,46 +101,21 @@ def test_exact_table_entries(basis, denominator):
     _check_exact(layer64, layer32, result.evaluate, result.form, c, d)
 
 
-@pytest.mark.parametrize("degrees", [(0, 0), (3, 0), (0, 2), (1, 1), (7, 6)])
+@pytest.mark.parametrize("degrees", OTHER_DEGREES)
 @pytest.mark.parametrize("denominator", DENOMINATORS)
 def test_exact_other_degrees(degrees, denominator):
-    basis = "laguerre"  # f_i(0) = 1 for all i: no term vanishes by symmetry
-    rng = np.random.default_rng(sum(degrees))
-    c, d = rng.normal(size=(2, degrees[0] + 1)), 0.01 * rng.normal(size=(2, degrees[1]))
+    c, d, x = two_channel_case(degrees)
     layer = OPAU(
-        basis, denominator, degrees, coefficients=(c, d), num_parameters=2, dtype=torch.float64
+        "laguerre", denominator, degrees, coefficients=(c, d), num_parameters=2, dtype=torch.float64
     )
-    x = torch.linspace(-2, 2, 40, dtype=torch.float64).reshape(20, 2)
-    out = layer(x).detach().numpy()
-    form = RationalForm(basis, denominator, degrees)
-    for ch in range(2):
-        want = form.evaluate(x[:, ch].numpy(), c[ch], d[ch])
-        np.testing.assert_allclose(out[:, ch], want, rtol=0, atol=FLOAT64_RTOL * np.abs(want).max())
+    out = layer(torch.from_numpy(x)).detach().numpy()
+    assert_channels_exact(out, x, c, d, denominator, degrees)
 
 
 # -- gradients -----------------------------------------------------------------------------
-def _smooth_points(basis: str, denominator: str, c, d) -> np.ndarray:
-    """Points of [-2.5, 2.5] at least KINK_MARGIN away from kinks and from Q = 0."""
-    x = np.linspace(-2.5, 2.5, 97) + 0.0123
-    F, _ = get_basis(basis).evaluate(x, DEGREES[1])
-    B = np.asarray(d) @ F[1:]
-    keep = np.abs(F[1:]).min(axis=0) > KINK_MARGIN
-    keep &= np.abs(B) > KINK_MARGIN
-    keep &= 1.0 + B > 0.2
-    assert keep.sum() >= 20
-    return x[keep]
-
-
-def _grad_case(basis: str, denominator: str):
-    c, d = _random_coefficients(basis, denominator, seed=7)
-    d = np.where(np.abs(d) < KINK_MARGIN, KINK_MARGIN, d)  # |d_j| is a kink at d_j = 0
-    x = _smooth_points(basis, denominator, c, d)
-    return x, c, d
-
-
 @pytest.mark.parametrize(("basis", "denominator"), FORMS, ids=FORM_IDS)
 def test_gradcheck(basis, denominator):
-    x, c, d = _grad_case(basis, denominator)
+    x, c, d = gradient_case(basis, denominator)
     inputs = tuple(torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x[::3], c, d))
 
     def g(x, c, d):
@@ -178,7 +126,7 @@ def test_gradcheck(basis, denominator):
 
 @pytest.mark.parametrize(("basis", "denominator"), FORMS, ids=FORM_IDS)
 def test_gradients_equal_symbolic_formulas(basis, denominator):
-    x, c, d = _grad_case(basis, denominator)
+    x, c, d = gradient_case(basis, denominator)
     sym = RationalForm(basis, denominator, DEGREES).symbolic().lambdify()
     k, l = DEGREES
     ct = torch.tensor(c)
@@ -302,12 +250,8 @@ def test_invalid_arguments_are_usage_errors(kwargs, match):
 
 
 # -- torch.compile -------------------------------------------------------------------------
-@pytest.mark.slow
-@pytest.mark.filterwarnings(TORCH_INTERNAL_WARNING)
-@pytest.mark.filterwarnings(DYNAMO_INTERNAL_WARNING)
+@torch_compile_case
 def test_torch_compile_matches_eager():
-    if not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
-        pytest.skip("torch.compile (inductor) needs a C++ compiler; none found on PATH")
     import torch._inductor.config as inductor_config
 
     rng = np.random.default_rng(2)

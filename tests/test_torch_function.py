@@ -8,12 +8,12 @@ many block boundaries in all three ways an (N, C, M) view is cut.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from layer_oracle import torch_compile_case  # noqa: E402
 
 from opade_fit.bases import BASIS_NAMES, get_basis  # noqa: E402
 from opade_fit.errors import UsageError  # noqa: E402
@@ -28,10 +28,6 @@ FLOAT64_RTOL = 1e-12
 #: along M (M >= block), along C (C * M >= block) and along N (C * M < block).
 TINY_BLOCK = 64
 SHAPES = [(2, 3, 150), (5, 3, 40), (70, 3)]
-TORCH_INTERNAL_WARNING = "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"
-# ... and by dynamo, which instantiates torch.autograd.function.Function itself when it traces
-# a custom Function.
-DYNAMO_INTERNAL_WARNING = "ignore:.*autograd.function.Function'> should not be instantiated"
 
 
 def autograd_oracle(x, numerator, denominator, basis, kind):
@@ -291,12 +287,8 @@ def test_form_of_the_oracle_is_the_record_function():
 
 
 # -- torch.compile ---------------------------------------------------------------------------
-@pytest.mark.slow
-@pytest.mark.filterwarnings(TORCH_INTERNAL_WARNING)
-@pytest.mark.filterwarnings(DYNAMO_INTERNAL_WARNING)
+@torch_compile_case
 def test_compiles_without_graph_breaks_and_matches_eager():
-    if not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
-        pytest.skip("torch.compile (inductor) needs a C++ compiler; none found on PATH")
     import torch._inductor.config as inductor_config
 
     rng = np.random.default_rng(2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -39,9 +40,13 @@ _CLI_NAMES = {
 }
 
 
-def cli_names(message: str) -> str:
-    """Replace library argument names with the CLI option names in a message."""
-    for lib, cli in _CLI_NAMES.items():
+def cli_names(message: str, names: Mapping[str, str] | None = None) -> str:
+    """Replace library argument names with the CLI option names in a message.
+
+    ``names`` (a command's own ``"`arg`" -> "`--option`"`` spellings) are replaced first,
+    then the names shared by every command.
+    """
+    for lib, cli in [*(names or {}).items(), *_CLI_NAMES.items()]:
         message = message.replace(lib, cli)
     return message
 

@@ -16,7 +16,7 @@ from ..bases import BASIS_NAMES, get_basis
 from ..errors import UsageError
 from ..forms import DENOMINATORS, RationalForm, SymbolicForm, parse_degrees
 from ..limits import MAX_BASES_DEGREE
-from ..targets import _ALIASES, FUNCTIONS, TARGETS
+from ..targets import ALIASES, FUNCTIONS, TARGETS
 from .app import app, cli_names
 
 if TYPE_CHECKING:  # sympy loads in the commands that print formulas, not at start-up
@@ -96,12 +96,12 @@ def bases_cmd(
 def format_targets() -> list[str]:
     """Lines printed by ``opade targets``: built-ins, parameters, formulas, expressions."""
     lines = ["built-in targets (name, parameters with defaults, formula):"]
-    width = max(map(len, [*TARGETS, *_ALIASES]))
+    width = max(map(len, [*TARGETS, *ALIASES]))
     for name, b in TARGETS.items():
         params = ", ".join(f"{k}={v!r}" for k, v in b.defaults) or "-"
         lines.append(f"  {name:{width}s}  params: {params}")
         lines.append(f"  {'':{width}s}  f(x) = {b.expression}    # {b.description}")
-    for alias, (canon, fixed) in _ALIASES.items():
+    for alias, (canon, fixed) in ALIASES.items():
         fixed_txt = ", ".join(f"{k}={v!r}" for k, v in fixed.items())
         lines.append(f"  {alias:{width}s}  alias of {canon} with {fixed_txt} (takes no parameters)")
     lines += [

@@ -231,7 +231,7 @@ def fit_cmd(
         write_atomic(out, dumps(record))
         typer.echo(f"wrote {out}", err=True)
     if plot is not None:
-        from ..report.plots import save_fit_figure  # matplotlib only when asked
+        from ..report.fitplot import save_fit_figure  # matplotlib only when asked
 
         save_fit_figure(record, plot)
         typer.echo(f"wrote {plot}", err=True)

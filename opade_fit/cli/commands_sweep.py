@@ -26,12 +26,6 @@ _NAMES = {
 }
 
 
-def _cli(message: str) -> str:
-    for lib, cli in _NAMES.items():
-        message = message.replace(lib, cli)
-    return cli_names(message)
-
-
 class Progress:
     """Progress on stderr: one rewritten line on a terminal, else a line every
     ``every`` seconds (and at 0, 25, 50, 75, 100 %), so logs show it too."""
@@ -157,7 +151,7 @@ def sweep_cmd(
     try:
         entries = sweep(target, progress=Progress(), **kwargs)
     except UsageError as exc:
-        raise UsageError(_cli(str(exc))) from None
+        raise UsageError(cli_names(str(exc), _NAMES)) from None
     txt, csv_path = write_summary(entries, out)
     typer.echo(f"wrote {txt}", err=True)
     typer.echo(f"wrote {csv_path}", err=True)

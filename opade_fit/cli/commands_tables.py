@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,9 @@ from .app import app, cli_names
 from .commands_core import Denominator
 from .commands_fit import Objective, format_summary
 from .progress import progress_reporter
+
+if TYPE_CHECKING:
+    from ..tables import FitKey
 
 __all__ = ["tables_app"]
 
@@ -140,22 +143,23 @@ def _short(rec: dict) -> str:
 
 
 def _list_filter(
-    records: list[dict],
+    keyed: list[tuple[FitKey, dict]],
     option: str,
     values: list[str] | None,
-    field,
+    field: str,
     canonical=None,
-) -> list[dict]:
-    """Keep the records whose ``field(record)`` is one of ``values`` (repeatable or a,b).
+) -> list[tuple[FitKey, dict]]:
+    """Keep the entries whose key's ``field`` is one of ``values`` (repeatable or a,b).
 
     ``canonical`` maps a user spelling to the stored one and raises UsageError
     for an invalid value; a value valid but absent from the tables is refused
-    too, naming the values present.
+    too, naming the values present. The kept values form one term of the
+    tables' filter language (:func:`opade_fit.tables.key.matches`).
     """
     wanted = [v.strip() for item in values or () for v in item.split(",") if v.strip()]
     if not wanted:
-        return records
-    present = sorted({field(r) for r in records})
+        return keyed
+    present = sorted({key.field_value(field) for key, _r in keyed})
     keep = set()
     for raw in wanted:
         try:
@@ -169,7 +173,8 @@ def _list_filter(
                 + suggest(raw, present)
             )
         keep.add(value)
-    return [r for r in records if field(r) in keep]
+    terms = {field: frozenset(keep)}
+    return [(key, r) for key, r in keyed if key.matches(terms)]
 
 
 def _basis_name(name: str) -> str:
@@ -243,23 +248,27 @@ def list_cmd(
     """List the table entries (one line each, or the records as JSON); filters combine with AND."""
     from ..forms import DENOMINATORS
     from ..problem import OBJECTIVES
-    from ..tables import load_entries
+    from ..tables import FitKey, load_entries
 
     _spec, root = _spec_and_tables(None, tables, for_writing=False)
     records = load_entries(root)
-    for option, values, field, canonical in (
-        ("--basis", basis, lambda r: r["form"]["basis"], _basis_name),
-        ("--target", target, lambda r: r["target"]["name"], str.lower),
+    options = (
+        ("--basis", basis, "basis", _basis_name),
+        ("--target", target, "target", str.lower),
         (
             "--denominator",
             denominator,
-            lambda r: r["form"]["denominator"],
+            "denominator",
             _choice(tuple(DENOMINATORS), "--denominator"),
         ),
-        ("--degrees", degrees, lambda r: "{}/{}".format(*r["form"]["degrees"]), _degrees_text),
-        ("--objective", objective, lambda r: r["objective"], _choice(OBJECTIVES, "--objective")),
-    ):
-        records = _list_filter(records, option, values, field, canonical)
+        ("--degrees", degrees, "degrees", _degrees_text),
+        ("--objective", objective, "objective", _choice(OBJECTIVES, "--objective")),
+    )
+    if any(values for _o, values, _f, _c in options):
+        keyed = [(FitKey.from_record(r), r) for r in records]
+        for option, values, field, canonical in options:
+            keyed = _list_filter(keyed, option, values, field, canonical)
+        records = [r for _key, r in keyed]
     if as_json:
         typer.echo(dumps(records), nl=False)
         return

@@ -7,12 +7,15 @@ so ``import opade_fit.report.files`` and the CLI's checks stay light.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from .data import heatmap_data
+    from .data import HeatmapData, format_error, heatmap_data
+    from .fitplot import fit_figure, save_fit_figure
     from .page import build_report
-    from .plots import HeatmapData, fit_figure, format_error, save_figure, save_fit_figure
+    from .plots import save_figure
 
 __all__ = [
     "HeatmapData",
@@ -24,21 +27,15 @@ __all__ = [
     "save_fit_figure",
 ]
 
-_LAZY = {
-    "HeatmapData": "plots",
-    "fit_figure": "plots",
-    "format_error": "plots",
-    "save_figure": "plots",
-    "save_fit_figure": "plots",
-    "build_report": "page",
-    "heatmap_data": "data",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "HeatmapData": "data",
+        "fit_figure": "fitplot",
+        "format_error": "data",
+        "save_figure": "plots",
+        "save_fit_figure": "fitplot",
+        "build_report": "page",
+        "heatmap_data": "data",
+    },
+)

@@ -2,27 +2,29 @@
 
 No drawing here: :mod:`.figures` draws, :mod:`.page` writes the HTML. Records
 are plain dicts (schema 1.x); table files are read with
-:func:`opade_fit.tables.read_table`, which checks the schema version.
+:func:`opade_fit.tables.store.read_table`, single records through its
+:func:`~opade_fit.tables.store.check_schema`: one reader, one schema check.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import math
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..bases import BASIS_NAMES, get_basis
-from ..errors import FitError, UsageError
-from ..record import SCHEMA_VERSION
+from ..errors import UsageError
 from ..reference import COMPARISON_INTERVALS
 from ..result import form_and_target, measure_errors
+from ..tables.key import matches
+from ..tables.store import check_schema, check_table, read_json, read_table
 from ..targets import TARGET_NAMES, get_target
-from .plots import HeatmapData
 
 __all__ = [
     "CENTER_BASES",
@@ -30,6 +32,9 @@ __all__ = [
     "ENTRY_BASES",
     "METRICS",
     "SCOPES",
+    "GroupKey",
+    "HeatmapData",
+    "format_error",
     "heatmap_data",
     "read_records",
     "target_label",
@@ -47,11 +52,43 @@ METRICS: tuple[tuple[str, str], ...] = (("rms", "RMS error"), ("max_abs", "max e
 SCOPES: tuple[tuple[str, str], ...] = (("fit", "fit interval"), ("check", "check interval"))
 
 
+def format_error(value: float | None) -> str:
+    """An error to 3 significant digits, compact exponent: ``8.13e-4``; ``—`` if missing."""
+    if value is None or not math.isfinite(value):
+        return "—" if value is None or math.isnan(value) else "inf"
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+@dataclass(frozen=True)
+class HeatmapData:
+    """Cells of an error heatmap: ``values[i, j]`` for ``rows[i]`` × ``cols[j]`` (NaN: none).
+
+    ``texts[i][j]`` is exactly what is printed in the cell
+    (:func:`format_error` of the value).
+    """
+
+    title: str
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    values: np.ndarray
+
+    @property
+    def texts(self) -> tuple[tuple[str, ...], ...]:
+        """Cell texts, row by row."""
+        return tuple(
+            tuple(format_error(None if math.isnan(v) else float(v)) for v in row)
+            for row in self.values
+        )
+
+
 def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
     """Read fit records from table files (``{"schema_version", "entries": [...]}``) and
     single-record files.
 
-    Table files go through :func:`opade_fit.tables.read_table` (the tables'
+    Table files go through :func:`opade_fit.tables.store.read_table` (the tables'
     reader, with its schema-version check); a folder is read as every ``*.json``
     file directly in it, sorted by name (sub-folders such as ``reference/`` are
     not read). A single record must carry a ``schema_version`` of the same major.
@@ -64,8 +101,6 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]
     FitError
         If a file cannot be read, or has another major schema version.
     """
-    from ..tables import read_table
-
     records: list[dict[str, Any]] = []
     for raw in paths:
         path = Path(raw)
@@ -76,7 +111,7 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]
             for f in files:
                 records.extend(_table_records(read_table(f), f))
         elif path.is_file():
-            records.extend(_file_records(path, read_table))
+            records.extend(_file_records(path))
         else:
             raise UsageError(f"`RECORD` {str(path)!r} does not exist")
     return records
@@ -93,22 +128,12 @@ def _table_records(doc: dict[str, Any], path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _file_records(path: Path, read_table) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FitError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"{str(path)!r} is not JSON: {exc}") from None
+def _file_records(path: Path) -> list[dict[str, Any]]:
+    data = read_json(path, what=repr(str(path)), invalid=UsageError)
     if isinstance(data, dict) and "entries" in data:
-        return _table_records(read_table(path), path)  # the tables' reader checks the schema
+        return _table_records(check_table(data, f"table {str(path)!r}"), path)
     if _is_record(data):
-        version = data.get("schema_version")
-        if not isinstance(version, list) or not version or version[0] != SCHEMA_VERSION[0]:
-            raise FitError(
-                f"record {str(path)!r} has schema_version {version!r}; this opade-fit reads "
-                f"major version {SCHEMA_VERSION[0]}"
-            )
+        check_schema(data, f"record {str(path)!r}")
         return [data]
     raise UsageError(
         f"{str(path)!r} is neither a fit record nor a table of fit records "
@@ -161,28 +186,57 @@ def _target_order(label: str) -> tuple[int, str]:
     return (TARGET_NAMES.index(name), label) if name in TARGET_NAMES else (len(TARGET_NAMES), label)
 
 
-def _group_key(record: dict[str, Any]) -> tuple:
-    """Records that share one heatmap: same denominator, objective, degrees, interval, weights."""
-    return (
-        _den(record),
-        _obj(record),
-        tuple(record["form"]["degrees"]),
-        tuple(float(v) for v in record["interval"]),
-        record.get("weight", "uniform"),
-        float(record.get("derivative_weight", 0.0) or 0.0),
-    )
+class GroupKey(NamedTuple):
+    """What records sharing one heatmap have in common (all but basis, target and centring)."""
 
+    denominator: str
+    objective: str
+    degrees: tuple[int, int]
+    interval: tuple[float, float]
+    weight: str
+    derivative_weight: float
 
-def _group_title(key: tuple) -> str:
-    den, obj, deg, interval, weight, dw = key
-    text = (
-        f"{den}, objective {obj}, degrees {deg[0]}/{deg[1]}, fit [{interval[0]:g}, {interval[1]:g}]"
-    )
-    if weight != "uniform":
-        text += f", weight {weight}"
-    if dw:
-        text += f", derivative weight {dw:g}"
-    return text
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> GroupKey:
+        """The group of a fit record."""
+        return cls(
+            _den(record),
+            _obj(record),
+            tuple(record["form"]["degrees"]),
+            tuple(float(v) for v in record["interval"]),
+            record.get("weight", "uniform"),
+            float(record.get("derivative_weight", 0.0) or 0.0),
+        )
+
+    def title(self) -> str:
+        """E.g. ``safe, objective l2, degrees 5/4, fit [-3, 3]`` (weights when not default)."""
+        (k, l), (a, b) = self.degrees, self.interval
+        text = (
+            f"{self.denominator}, objective {self.objective}, degrees {k}/{l}, fit [{a:g}, {b:g}]"
+        )
+        if self.weight != "uniform":
+            text += f", weight {self.weight}"
+        if self.derivative_weight:
+            text += f", derivative weight {self.derivative_weight:g}"
+        return text
+
+    def suffix(self) -> str:
+        """File-name part for what distinguishes a group beyond denominator and objective."""
+        text = f"{self.degrees[0]}-{self.degrees[1]}"
+        if self.interval != (-3.0, 3.0):
+            text += f"-{self.interval[0]:g}-{self.interval[1]:g}"
+        if self.weight != "uniform":
+            text += f"-{self.weight}"
+        if self.derivative_weight:
+            text += f"-dw{self.derivative_weight:g}"
+        return text
+
+    def order(self) -> tuple:
+        """Sort key: denominators in their canonical order, l2 before max, then the rest."""
+        from ..forms import DENOMINATORS
+
+        den = DENOMINATORS.index(self.denominator) if self.denominator in DENOMINATORS else 9
+        return (den, self.objective != "l2", tuple(self[2:]))
 
 
 def _error(record: dict[str, Any], scope: str, metric: str) -> float:
@@ -227,18 +281,27 @@ def heatmap_data(
 def _filter(
     records: Sequence[dict[str, Any]], targets: Sequence[str] | None, bases: Sequence[str] | None
 ) -> list[dict[str, Any]]:
-    out = list(records)
+    """The records ``--bases`` and ``--targets`` select, in the tables' filter language.
+
+    The options become the terms ``basis=...`` (canonical names) and
+    ``target=...``; a record's target matches by its name or its label
+    (:func:`target_label`, e.g. ``leaky_relu(negative_slope=0.1)``).
+    """
+    terms: dict[str, frozenset[str]] = {}
     if bases:
-        wanted = {get_basis(b).name for b in bases}
-        out = [r for r in out if _basis(r) in wanted]
+        terms["basis"] = frozenset(get_basis(b).name for b in bases)
     if targets:
-        wanted_t = {str(t).strip() for t in targets}
-        out = [r for r in out if target_label(r) in wanted_t or r["target"]["name"] in wanted_t]
-        if not out:
-            raise UsageError(
-                f"`--targets` {', '.join(sorted(wanted_t))} match no record "
-                "(use target names such as gelu or leaky_relu)"
-            )
+        terms["target"] = frozenset(str(t).strip() for t in targets)
+
+    def values(r: dict[str, Any]):
+        return lambda n: _basis(r) if n == "basis" else (r["target"]["name"], target_label(r))
+
+    out = [r for r in records if matches(terms, values(r))]
+    if targets and not out:
+        raise UsageError(
+            f"`--targets` {', '.join(sorted(terms['target']))} match no record "
+            "(use target names such as gelu or leaky_relu)"
+        )
     return out
 
 
@@ -251,26 +314,6 @@ def _check_of(recs: Sequence[dict[str, Any]]) -> str:
         if len(iv) == 2:
             return f"[{iv[0]:g}, {iv[1]:g}]"
     return ""
-
-
-def _group_suffix(key: tuple) -> str:
-    """File-name part for what distinguishes a group beyond denominator and objective."""
-    _, _, deg, interval, weight, dw = key
-    text = f"{deg[0]}-{deg[1]}"
-    if interval != (-3.0, 3.0):
-        text += f"-{interval[0]:g}-{interval[1]:g}"
-    if weight != "uniform":
-        text += f"-{weight}"
-    if dw:
-        text += f"-dw{dw:g}"
-    return text
-
-
-def _sort_group(key: tuple) -> tuple:
-    from ..forms import DENOMINATORS
-
-    den, obj = key[0], key[1]
-    return (DENOMINATORS.index(den) if den in DENOMINATORS else 9, obj != "l2", key[2:])
 
 
 def _our_errors(record: dict[str, Any]) -> list[dict[str, float]]:

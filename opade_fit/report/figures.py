@@ -7,19 +7,15 @@ a callback ``progress(done, total, path)``; this module prints nothing.
 
 from __future__ import annotations
 
-import math
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..pool import available_cpus, run_pool
 from ..reference import COMPARISON_INTERVALS
-from .data import CENTER_MODES, METRICS, _basis, _den
-from .plots import HeatmapData
+from .data import CENTER_MODES, METRICS, HeatmapData, _basis, _den
 
 __all__ = ["ENTRY_DPI", "POOL_THRESHOLD", "REPORT_DPI", "our_line_style", "run_jobs"]
 
@@ -52,7 +48,8 @@ def _draw(job: tuple[str, dict[str, Any]]) -> str:
 
 
 def _draw_heatmaps(*, data: list[HeatmapData], path: str) -> str:
-    from .plots import heatmap_colorbar, new_figure, plot_heatmap, save_figure
+    from .heatmap import heatmap_colorbar, plot_heatmap
+    from .plots import new_figure, save_figure
 
     ncols = max(len(d.cols) for d in data)
     nrows = max(len(d.rows) for d in data)
@@ -149,7 +146,8 @@ def _draw_target(
 
 
 def _draw_entry(*, record: dict[str, Any], path: str) -> str:
-    from .plots import fit_figure, save_figure
+    from .fitplot import fit_figure
+    from .plots import save_figure
 
     save_figure(fit_figure(record, width=6.4), path, dpi=ENTRY_DPI)
     return path
@@ -265,33 +263,30 @@ def run_jobs(
         at least :data:`POOL_THRESHOLD` jobs, else 1 (in-process).
     progress : callable, optional
         Called as ``progress(done, total, path)`` after each figure.
+
+    Notes
+    -----
+    The jobs run in the one process pool (:func:`opade_fit.pool.run_pool`),
+    heaviest first, with ``spawn`` workers: no fork of a process that may hold
+    threads, and each worker imports only what it draws.
     """
     n = len(jobs_list)
     if jobs is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        jobs = min(cpus or 1, 4) if n >= POOL_THRESHOLD else 1
-    done: dict[int, str] = {}
+        jobs = min(available_cpus(), 4) if n >= POOL_THRESHOLD else 1
+    finished = 0
 
-    def finished(i: int, path: str) -> None:
-        done[i] = path
+    def done(_i: int, path: str) -> None:
+        nonlocal finished
+        finished += 1
         if progress is not None:
-            progress(len(done), n, path)
+            progress(finished, n, path)
 
-    if jobs <= 1 or n < 2:
-        for i, job in enumerate(jobs_list):
-            finished(i, _draw(job))
-        return [done[i] for i in range(n)]
-    # spawn: no fork of a process that may hold threads; workers import only what they draw
-    ctx = multiprocessing.get_context("spawn")
-    # heavy jobs first so the pool's tail is short
-    order = sorted(range(n), key=lambda i: _COST[jobs_list[i][0]], reverse=True)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        chunk = max(1, min(8, math.ceil(n / (jobs * 8))))
-        for i, path in zip(
-            order, pool.map(_draw, [jobs_list[i] for i in order], chunksize=chunk), strict=True
-        ):
-            finished(i, path)
-    return [done[i] for i in range(n)]
+    return run_pool(_draw, list(jobs_list), jobs=jobs, cost=_cost, done=done, method="spawn")
 
 
+#: Relative cost of a drawing job, by kind (the pool starts the heavy ones first).
 _COST = {"heatmap": 3, "published": 3, "target": 2, "center": 1, "entry": 1}
+
+
+def _cost(job: tuple[str, dict[str, Any]]) -> float:
+    return _COST[job[0]]

@@ -21,12 +21,46 @@ from opade_fit.errors import UsageError
 from opade_fit.targets import FUNCTIONS, get_target
 
 __all__ = [
+    "LOCK_SPEC",
     "OPTIONS",
+    "UNSAFE_SYNTAX",
     "classify_target",
     "expressions",
     "oracle",
     "random_texts",
 ]
+
+#: Expressions the parser must refuse (Python syntax outside the language, unknown names).
+UNSAFE_SYNTAX = [
+    "__import__('os')",
+    "x.real",
+    "lambda: 1",
+    "exp(x=1)",
+    "x if x else 0",
+    "[x]",
+    "'x'",
+    "x == 1",
+    "exp(x)()",
+    "1 +",
+]
+
+#: A two-entry spec (one table file) for concurrent ``tables regenerate`` runs.
+LOCK_SPEC = """spec_format = 1
+
+[[group]]
+name = "lock"
+basis = ["monomial"]
+denominator = ["safe"]
+degrees = [[2, 1]]
+target = [{ name = "gelu", params = {} }, { name = "tanh", params = {} }]
+center = [{ mode = "none" }]
+weight = ["uniform"]
+interval = [[-3.0, 3.0]]
+check_interval = [[-5.0, 5.0]]
+points = [201]
+derivative_weight = [0.0]
+objective = ["l2"]
+"""
 
 _SPECIAL_NUMBERS = [
     "0",
