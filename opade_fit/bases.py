@@ -32,6 +32,10 @@ arrays, item i holding f_i(x) (or f_i'(x)) with the shape of x; a
 coefficient sequence holds, per degree, anything that broadcasts against x (a
 Python or numpy float, a 0-d tensor, or a per-channel tensor shaped
 ``(1, C, 1, ...)``). Only ``+ - * /`` and those five functions are used.
+The sequence may also be one *stacked* array, degree on axis 0
+(:func:`stacked`), with the coefficients stacked likewise (shape ``(n,)``, or
+``(n, 1, C, 1, ...)`` per channel): elementwise steps then run once on the
+whole stack, and :func:`series` of 2-D values is one matrix-vector product.
 """
 
 from __future__ import annotations
@@ -56,8 +60,10 @@ __all__ = [
     "Basis",
     "RecurrenceTable",
     "basis_values",
+    "basis_values_into",
     "get_basis",
     "series",
+    "stacked",
 ]
 
 Recurrence = Callable[[int], tuple[Fraction, Fraction, Fraction]]
@@ -114,13 +120,101 @@ def basis_values(
     return f, df
 
 
+def basis_values_into(
+    x: Any, table: RecurrenceTable, out: Any, *, xp: Any = np, derivatives: bool = False
+) -> tuple[Any, Any]:
+    """:func:`basis_values` written in place into one stacked array (no temporaries).
+
+    The same recurrence, run row by row in ``out``::
+
+        f_{i+1} = lin_i f_i - c_i f_{i-1}
+        f'_{i+1} = lin_i f'_i + a_i f_i - c_i f'_{i-1},   lin_i = a_i x + b_i
+
+    With ``derivatives=True`` the value and derivative of a degree are one
+    pair, so each step updates both in one call. The updates ``v += alpha u``
+    use ``xp.axpy(v, alpha, u)`` when the namespace provides it (torch:
+    ``v.add_(u, alpha=alpha)``, one fused multiply-add pass), else
+    ``v += alpha * u`` (numpy: the arithmetic of :func:`basis_values`, bit for
+    bit). A fused step rounds once instead of twice, so values may differ from
+    :func:`basis_values` in the last bit.
+
+    Parameters
+    ----------
+    x : array
+        Points, any shape (numpy array or torch tensor: a library whose
+        ``multiply`` takes ``out=`` and whose arrays support item assignment).
+    table : RecurrenceTable
+        :meth:`Basis.recurrence_table` of the basis; ``n = len(table)``.
+    out : array
+        Shape ``(n + 1, *x.shape)``, or ``(n + 1, 2, *x.shape)`` with
+        derivatives, in the dtype of x; overwritten.
+    xp : namespace, default numpy
+        Provides ``multiply`` (with ``out=``), ``empty_like`` and optionally
+        ``axpy``.
+    derivatives : bool, default False
+        Also compute the derivatives with respect to x.
+
+    Returns
+    -------
+    values, derivatives : array, array or None
+        Views of ``out``: stacked f_i(x) (degree on axis 0) and f_i'(x).
+    """
+    axpy = getattr(xp, "axpy", None)
+
+    def add(v: Any, alpha: float, u: Any) -> None:
+        if axpy is not None:
+            axpy(v, alpha, u)
+        else:
+            v += alpha * u
+
+    F = out[:, 0] if derivatives else out
+    F[0] = 1.0
+    if derivatives:
+        out[0, 1] = 0.0
+    lin, lin_ab, tmp = x, (1.0, 0.0), None
+    for i, (a, b, c) in enumerate(table):
+        if (a, b) != lin_ab:
+            tmp = xp.empty_like(x) if tmp is None else tmp
+            lin, lin_ab = tmp, (a, b)
+            if a == 1.0:
+                lin[...] = x
+            else:
+                xp.multiply(x, a, out=lin)
+            if b != 0.0:
+                lin += b
+        if i == 0:
+            F[1] = lin
+            if derivatives:
+                out[1, 1] = a
+            continue
+        xp.multiply(lin, out[i], out=out[i + 1])
+        if derivatives:
+            add(out[i + 1, 1], a, out[i, 0])
+        if c != 0.0:
+            add(out[i + 1], -c, out[i - 1])
+    return F, (out[:, 1] if derivatives else None)
+
+
+def stacked(values: Any) -> bool:
+    """True for per-degree values stacked in one array (degree on axis 0), not a sequence.
+
+    A numpy array or a tensor with at least one dimension is stacked; a list or
+    tuple of per-degree arrays is not. Stacked values are processed as one array
+    where that changes no value (elementwise functions), so a library with a
+    per-call cost (torch) makes one call instead of one per degree.
+    """
+    return not isinstance(values, list | tuple) and getattr(values, "ndim", 0) >= 1
+
+
 def series(values: Sequence[Any], coefficients: Sequence[Any]) -> Any:
     """``sum_i coefficients[i] * values[i]``, summed in increasing degree.
 
     A numpy array of stacked values with a 1-D numpy coefficient array is
     reduced by one BLAS product (``@``, or :func:`numpy.tensordot` when x is
-    not 1-D), the arithmetic of the solvers' matrix products; other inputs by
-    an elementwise loop, term by term.
+    not 1-D), the arithmetic of the solvers' matrix products; so are 2-D
+    stacked values of another library (a torch tensor) with a 1-D coefficient
+    array of the same library (one ``@``); other inputs by an elementwise
+    loop, term by term.
 
     Parameters
     ----------
@@ -144,6 +238,9 @@ def series(values: Sequence[Any], coefficients: Sequence[Any]) -> Any:
         # BLAS reduction, the arithmetic of the solvers' matrix products (``@``)
         rows = values[:n]
         return coefficients @ rows if rows.ndim == 2 else np.tensordot(coefficients, rows, axes=1)
+    if stacked(values) and stacked(coefficients) and values.ndim == 2 and coefficients.ndim == 1:
+        # the same for another library's stacked 2-D values (torch: one matrix-vector product)
+        return values[:n].T @ coefficients
     out = coefficients[0] * values[0]
     for i in range(1, len(coefficients)):
         out = out + coefficients[i] * values[i]

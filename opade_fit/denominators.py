@@ -52,9 +52,13 @@ Only ``+ - * /`` and those functions are used. Sums over j run term by
 term in increasing j (:func:`opade_fit.bases.series`), so torch and keras
 compute the same numbers in the same dtype; stacked numpy values with numpy
 coefficients are summed by one BLAS reduction instead (the arithmetic of the
-solvers' matrix products), which agrees to rounding. Lists returned per j
+solvers' matrix products), which agrees to rounding; so are stacked torch
+values (:func:`opade_fit.bases.stacked`: degree on axis 0, coefficients
+shaped ``(l,)`` or per channel ``(l, 1, C, 1, ...)``), where each elementwise
+step is one call on the whole stack. Lists returned per j
 (:meth:`~Denominator.dq_dd` ...) are elementwise and identical in every
-library. With l = 0, Q = 1 and every derivative list is empty.
+library; for stacked ``f`` and ``d`` they are one array of shape (l, ...).
+With l = 0, Q = 1 and every derivative list is empty.
 
 Sign convention at kinks
 ------------------------
@@ -99,7 +103,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .bases import series
+from .bases import series, stacked
 from .errors import lookup
 
 if TYPE_CHECKING:  # sympy loads on first use of the symbolic layer only
@@ -147,15 +151,20 @@ def __getattr__(name: str) -> Any:
 
 
 def _rows(values: Sequence[Any], l: int) -> Sequence[Any]:
-    """Items 1..l of per-degree values (a list slice, or an array view for stacked numpy)."""
+    """Items 1..l of per-degree values (a list slice, or an array view for stacked arrays)."""
     return values[1 : l + 1]
 
 
 def _each(fn: Any, *rows: Sequence[Any]) -> Any:
-    """``fn`` elementwise over per-degree rows: once on stacked numpy arrays, else row by row."""
-    if all(isinstance(r, np.ndarray) for r in rows):
+    """``fn`` elementwise over per-degree rows: once on stacked arrays, else row by row."""
+    if all(isinstance(r, np.ndarray) or stacked(r) for r in rows):
         return fn(*rows)
     return [fn(*items) for items in zip(*rows, strict=True)]
+
+
+def _column(d: Any, rows: Any) -> Any:
+    """Stacked coefficients d_1..d_l shaped to broadcast against stacked rows (l, ...)."""
+    return d if d.ndim == rows.ndim else d.reshape((-1,) + (1,) * (rows.ndim - 1))
 
 
 def _sgn(v: Any, xp: Any, one_sided: bool) -> Any:
@@ -235,8 +244,13 @@ class Denominator:
 
     def dq_dd(
         self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np, one_sided: bool = False
-    ) -> list[Any]:
-        """dQ/dd_j for j = 1..l (item j - 1), each shaped like the values."""
+    ) -> Sequence[Any]:
+        """dQ/dd_j for j = 1..l (item j - 1), each shaped like the values.
+
+        A list, or for stacked ``f`` and ``d`` one array of shape (l, ...).
+        """
+        if stacked(f) and stacked(d):
+            return _rows(f, len(d))
         return [f[j] for j in range(1, len(d) + 1)]
 
     def dq_dx_dd(
@@ -247,8 +261,11 @@ class Denominator:
         *,
         xp: Any = np,
         one_sided: bool = False,
-    ) -> list[Any]:
-        """d(Q')/dd_j for j = 1..l: what a fit matching g' needs (units 1/x)."""
+    ) -> Sequence[Any]:
+        """d(Q')/dd_j for j = 1..l: what a fit matching g' needs (units 1/x); stacked as
+        :meth:`dq_dd`."""
+        if stacked(df) and stacked(d):
+            return _rows(df, len(d))
         return [df[j] for j in range(1, len(d) + 1)]
 
     def linear_rows(
@@ -298,9 +315,15 @@ class _Safe(Denominator):
         return series(terms, _each(xp.abs, d))
 
     def dq_dd(self, f, d, *, xp=np, one_sided=False):
+        if stacked(f) and stacked(d):
+            rows = _rows(f, len(d))
+            return _sgn(_column(d, rows), xp, one_sided) * xp.abs(rows)
         return [_sgn(v, xp, one_sided) * xp.abs(f[j]) for j, v in enumerate(d, start=1)]
 
     def dq_dx_dd(self, f, df, d, *, xp=np, one_sided=False):
+        if stacked(f) and stacked(df) and stacked(d):
+            rows, drows = _rows(f, len(d)), _rows(df, len(d))
+            return _sgn(_column(d, rows), xp, one_sided) * (xp.sign(rows) * drows)
         return [_sgn(v, xp, one_sided) * (xp.sign(f[j]) * df[j]) for j, v in enumerate(d, start=1)]
 
     def _unsigned_rows(self, f, l, xp):
@@ -329,13 +352,13 @@ class _SafeAbsSum(Denominator):
         if len(d) == 0:
             return []
         s = _sgn(self.inner(f, d, xp=xp), xp, one_sided)
-        return [s * f[j] for j in range(1, len(d) + 1)]
+        return _each(lambda r: s * r, PLAIN.dq_dd(f, d))
 
     def dq_dx_dd(self, f, df, d, *, xp=np, one_sided=False):
         if len(d) == 0:
             return []
         s = _sgn(self.inner(f, d, xp=xp), xp, one_sided)
-        return [s * df[j] for j in range(1, len(d) + 1)]
+        return _each(lambda r: s * r, PLAIN.dq_dx_dd(f, df, d))
 
 
 #: ``safe``: Q = 1 + sum_j |d_j| |f_j(x)| >= 1.

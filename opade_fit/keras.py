@@ -46,15 +46,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-try:
-    import keras  # the real Keras: absolute import (this module is opade_fit.keras)
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "opade_fit.keras needs Keras 3, which is an optional extra of opade-fit. Install it "
-        "with `pip install 'opade-fit[keras]'` and one backend: `pip install tensorflow-cpu` "
-        "(or tensorflow), `pip install jax`, or PyTorch (`pip install 'opade-fit[torch]'`); "
-        "choose it with the KERAS_BACKEND environment variable."
-    ) from exc
+from .layer_init import import_framework
+
+# the real Keras, imported by absolute name (this module is opade_fit.keras)
+keras = import_framework(
+    "keras",
+    "opade_fit.keras",
+    "Keras 3",
+    "Install it with `pip install 'opade-fit[keras]'` and one backend: `pip install "
+    "tensorflow-cpu` (or tensorflow), `pip install jax`, or PyTorch (`pip install "
+    "'opade-fit[torch]'`); choose it with the KERAS_BACKEND environment variable.",
+)
 
 if int(keras.__version__.split(".", 1)[0]) < 3:  # pragma: no cover - Keras 2 is not supported
     raise ImportError(
@@ -62,21 +64,15 @@ if int(keras.__version__.split(".", 1)[0]) < 3:  # pragma: no cover - Keras 2 is
         "install it with `pip install 'opade-fit[keras]'`"
     )
 
-import numpy as np
-from keras import ops
+import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
 
-from .bases import basis_values, get_basis, series
-from .denominators import get_denominator
-from .errors import UsageError
-from .forms import RationalForm
-from .layer_init import (
-    INIT_RANDOM,
-    RANDOM_INIT_STD,
-    check_init_name,
-    from_record,
-    from_table,
-)
-from .result import FitResult
+from .bases import basis_values, get_basis, series  # noqa: E402
+from .denominators import get_denominator  # noqa: E402
+from .errors import UsageError  # noqa: E402
+from .forms import RationalForm  # noqa: E402
+from .layer_init import INIT_RANDOM, RANDOM_INIT_STD, from_record, initial_coefficients  # noqa: E402
+from .result import FitResult  # noqa: E402
 
 __all__ = ["INIT_RANDOM", "OPAU", "RANDOM_INIT_STD", "rational"]
 
@@ -174,26 +170,6 @@ def rational(
     return ops.cast(g, out)
 
 
-def _shaped(values: Any, n: int, channels: int, name: str, form: RationalForm) -> np.ndarray:
-    """Validate coefficients and shape them (n,) for one set, (C, n) per channel (float64)."""
-    try:
-        t = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UsageError(f"`{name}` coefficients must be numbers, got {values!r}") from None
-    if t.ndim == 1 and t.shape[0] == n:
-        t = t if channels == 1 else np.tile(t, (channels, 1))
-    elif t.ndim == 2 and t.shape == (channels, n):
-        t = t.reshape(n) if channels == 1 else t
-    else:
-        raise UsageError(
-            f"`{name}` coefficients must have shape ({n},) or ({channels}, {n}) for "
-            f"{form.label()} with num_parameters={channels}, got {t.shape}"
-        )
-    if not np.all(np.isfinite(t)):
-        raise UsageError(f"`{name}` coefficients must be finite, got {t.tolist()}")
-    return t
-
-
 @keras.saving.register_keras_serializable(package=_SERIALIZATION_PACKAGE)
 class OPAU(keras.layers.Layer):
     r"""Trainable rational activation g = P/Q over a polynomial basis (PAU / OPAU / HP-1 / HP-2).
@@ -283,48 +259,26 @@ class OPAU(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         form = RationalForm(basis, denominator, tuple(degrees))
-        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int):
-            raise UsageError(f"`num_parameters` must be an integer >= 1, got {num_parameters!r}")
-        if num_parameters < 1:
-            raise UsageError(f"`num_parameters` must be an integer >= 1, got {num_parameters!r}")
-        random = check_init_name(init)
+        rng = np.random.default_rng(seed)
+        initial = initial_coefficients(
+            form,
+            init=init,
+            coefficients=coefficients,
+            num_parameters=num_parameters,
+            standard_normal=rng.standard_normal,
+            objective=objective,
+            center=center,
+            weight=weight,
+            interval=interval,
+            params=params,
+        )
         super().__init__(**kwargs)
         self.form = form
         self.num_parameters = num_parameters
         self._recurrence = _recurrence(form.basis, max(form.degrees))
-        self.init_record: dict[str, Any] | None = None
-
-        if coefficients is not None:
-            try:
-                c, d = coefficients
-            except (TypeError, ValueError):
-                raise UsageError(
-                    f"`coefficients` must be a pair (numerator, denominator), got {coefficients!r}"
-                ) from None
-            self.init_name = "coefficients"
-        elif random:
-            rng = np.random.default_rng(seed)
-            c = RANDOM_INIT_STD * rng.standard_normal(form.k + 1)
-            d = RANDOM_INIT_STD * rng.standard_normal(form.l)
-            self.init_name = INIT_RANDOM
-        else:
-            entry = from_table(
-                init,
-                form,
-                objective=objective,
-                center=center,
-                weight=weight,
-                interval=interval,
-                params=params,
-            )
-            c, d = entry.numerator, entry.denominator
-            self.init_record = entry.record
-            self.init_name = entry.name
-
-        self._initial = (
-            _shaped(c, form.k + 1, num_parameters, "numerator", form),
-            _shaped(d, form.l, num_parameters, "denominator", form),
-        )
+        self.init_record: dict[str, Any] | None = initial.record
+        self.init_name = initial.name
+        self._initial = (initial.numerator, initial.denominator)
         # autocast=False: under a mixed policy the weights are read as float32, not float16
         self.numerator = self.add_weight(
             name="numerator",

@@ -266,3 +266,33 @@ def test_right_hand_derivative_at_a_zero_of_b():
     # the other kinds have no kink in B
     for den in (SAFE, PLAIN):
         np.testing.assert_array_equal(den.dq_dx(F, dF, d, right_hand=True), den.dq_dx(F, dF, d))
+
+
+@pytest.mark.parametrize("kind", DENOMINATORS)
+def test_stacked_torch_values_give_the_per_degree_results(kind):
+    """Stacked torch arrays (degree on axis 0; coefficients (l,) or per channel (l, 1, C, 1))
+    take one call per step, with the values of the per-degree list path."""
+    torch = pytest.importorskip("torch")
+    den = get_denominator(kind)
+    table = get_basis("legendre").recurrence_table(5)
+    rng = np.random.default_rng(4)
+    x = torch.from_numpy(rng.uniform(-2, 2, (2, 3, 40)))
+    d = torch.from_numpy(rng.normal(size=(4, 1, 3, 1)))
+    f, df = basis_values(x, table, xp=torch, derivatives=True)
+    F = torch.stack([torch.broadcast_to(v, x.shape) for v in f])
+    dF = torch.stack([torch.broadcast_to(v, x.shape) for v in df])
+    flat = x[0, 0]  # one channel, flat: stacked (n + 1, m) values and (l,) coefficients
+    cases = [(F, dF, d, f, df, list(d)), (F[:, 0, 0], dF[:, 0, 0], d[:, 0, 0, 0], None, None, None)]
+    for Fs, dFs, ds, fl, dfl, dl in cases:
+        if fl is None:
+            fl, dfl = basis_values(flat, table, xp=torch, derivatives=True)
+            dl = list(ds)
+        scale = float(Fs.abs().max()) * float(ds.abs().sum())
+        for got, want in [
+            (den.q(Fs, ds, xp=torch), den.q(fl, dl, xp=torch)),
+            (den.dq_dx(Fs, dFs, ds, xp=torch), den.dq_dx(fl, dfl, dl, xp=torch)),
+            (den.dq_dd(Fs, ds, xp=torch), torch.stack(den.dq_dd(fl, dl, xp=torch))),
+            (den.dq_dx_dd(Fs, dFs, ds, xp=torch), torch.stack(den.dq_dx_dd(fl, dfl, dl, xp=torch))),
+        ]:
+            assert torch.is_tensor(got) and got.shape == want.shape
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-14 * scale)

@@ -111,27 +111,44 @@ def test_matches_autograd_oracle_float64(basis, kind, tiny_blocks):
             _close(got, want, FLOAT64_RTOL)
 
 
+#: seeds of the float32 accuracy comparison (its statistic pools their errors)
+ACCURACY_SEEDS = (3, 4, 5)
+
+
 @pytest.mark.parametrize(("basis", "kind"), FORMS, ids=FORM_IDS)
 def test_float32_is_as_accurate_as_the_autograd_oracle(basis, kind, tiny_blocks):
-    """float32 errors against the float64 oracle: at most twice the former implementation's."""
-    gen = torch.Generator().manual_seed(3)
-    shape = (6, 3, 50)
-    x64 = 2.5 * (2.0 * torch.rand(shape, generator=gen, dtype=torch.float64) - 1.0)
-    G64 = torch.randn(shape, generator=gen, dtype=torch.float64)
-    c64, d64 = _coefficients(basis, kind, 3)
-    x32, G32, c32, d32 = (t.float() for t in (x64, G64, c64, d64))
-    # the float64 reference at the float32-rounded data
-    ref = _all_grads(lambda x, c, d: autograd_oracle(x, c, d, basis, kind),
-                     x32.double(), c32.double(), d32.double(), G32.double())  # fmt: skip
-    new = _all_grads(lambda x, c, d: rational(x, c, d, basis=basis, denominator_kind=kind),
-                     x32, c32, d32, G32)  # fmt: skip
-    old = _all_grads(lambda x, c, d: autograd_oracle(x, c, d, basis, kind), x32, c32, d32, G32)
-    for got, former, want in zip(new, old, ref, strict=True):
-        assert got.dtype == torch.float32
-        scale = float(want.abs().max())
-        err_new = float((got.double() - want).abs().max())
-        err_old = float((former.double() - want).abs().max())
-        assert err_new <= 2.0 * err_old + 1e-7 * scale
+    """float32 errors against the float64 oracle: at most twice the former implementation's.
+
+    The errors are compared as root mean squares over every element of three random cases
+    (each error relative to the largest |value| of its case): a maximum over a few hundred
+    rounding errors is decided by single points, and with it even two correct float32
+    implementations differ by more than 2x on some seeds (the previous closed-form Function
+    did, in 3 of 63 form x seed cases).
+    """
+    errors: dict[str, list[list]] = {"new": [[], [], [], []], "old": [[], [], [], []]}
+    for seed in ACCURACY_SEEDS:
+        gen = torch.Generator().manual_seed(seed)
+        shape = (6, 3, 50)
+        x64 = 2.5 * (2.0 * torch.rand(shape, generator=gen, dtype=torch.float64) - 1.0)
+        G64 = torch.randn(shape, generator=gen, dtype=torch.float64)
+        c64, d64 = _coefficients(basis, kind, 3, seed=seed)
+        x32, G32, c32, d32 = (t.float() for t in (x64, G64, c64, d64))
+        # the float64 reference at the float32-rounded data
+        ref = _all_grads(lambda x, c, d: autograd_oracle(x, c, d, basis, kind),
+                         x32.double(), c32.double(), d32.double(), G32.double())  # fmt: skip
+        new = _all_grads(lambda x, c, d: rational(x, c, d, basis=basis, denominator_kind=kind),
+                         x32, c32, d32, G32)  # fmt: skip
+        old = _all_grads(lambda x, c, d: autograd_oracle(x, c, d, basis, kind),
+                         x32, c32, d32, G32)  # fmt: skip
+        for j, (got, former, want) in enumerate(zip(new, old, ref, strict=True)):
+            assert got.dtype == torch.float32
+            scale = float(want.abs().max())
+            errors["new"][j].append((got.double() - want).flatten() / scale)
+            errors["old"][j].append((former.double() - want).flatten() / scale)
+    for j in range(4):
+        rms_new = float(torch.cat(errors["new"][j]).square().mean().sqrt())
+        rms_old = float(torch.cat(errors["old"][j]).square().mean().sqrt())
+        assert rms_new <= 2.0 * rms_old + 1e-7, (j, rms_new, rms_old)
 
 
 @pytest.mark.parametrize(("basis", "kind"), [("hermite1", "safe"), ("laguerre", "plain")])

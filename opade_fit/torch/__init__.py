@@ -44,22 +44,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-try:
-    import torch
-    from torch import nn
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "opade_fit.torch needs PyTorch, which is an optional extra of opade-fit. Install it "
-        "with `pip install 'opade-fit[torch]'` (or `pip install torch==2.13.0`; a bare "
-        "`pip install torch` may pull a multi-GB CUDA build)."
-    ) from exc
+from ..layer_init import import_framework
 
-from ..bases import get_basis
-from ..errors import UsageError
-from ..forms import RationalForm
-from ..layer_init import INIT_RANDOM, RANDOM_INIT_STD, check_init_name, from_record, from_table
-from ..result import FitResult
-from ._function import rational_apply
+torch = import_framework(
+    "torch",
+    "opade_fit.torch",
+    "PyTorch",
+    "Install it with `pip install 'opade-fit[torch]'` (or `pip install torch==2.13.0`; a "
+    "bare `pip install torch` may pull a multi-GB CUDA build).",
+)
+from torch import nn  # noqa: E402
+
+from ..bases import get_basis  # noqa: E402
+from ..errors import UsageError  # noqa: E402
+from ..forms import RationalForm  # noqa: E402
+from ..layer_init import (  # noqa: E402
+    INIT_RANDOM,
+    RANDOM_INIT_STD,
+    from_record,
+    initial_coefficients,
+)
+from ..result import FitResult  # noqa: E402
+from ._function import rational_apply  # noqa: E402
 
 __all__ = ["INIT_RANDOM", "OPAU", "RANDOM_INIT_STD", "rational"]
 
@@ -221,59 +227,33 @@ class OPAU(nn.Module):
     ) -> None:
         super().__init__()
         form = RationalForm(basis, denominator, degrees)
-        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int):
-            raise UsageError(f"`num_parameters` must be an integer >= 1, got {num_parameters!r}")
-        if num_parameters < 1:
-            raise UsageError(f"`num_parameters` must be an integer >= 1, got {num_parameters!r}")
-        random = check_init_name(init)
+        if coefficients is not None and isinstance(coefficients, tuple | list):
+            coefficients = tuple(
+                v.detach().to("cpu", torch.float64) if torch.is_tensor(v) else v
+                for v in coefficients
+            )
+        initial = initial_coefficients(
+            form,
+            init=init,
+            coefficients=coefficients,
+            num_parameters=num_parameters,
+            standard_normal=lambda size: torch.randn(
+                size, generator=generator, dtype=torch.float64
+            ).numpy(),
+            objective=objective,
+            center=center,
+            weight=weight,
+            interval=interval,
+            params=params,
+        )
         factory = {"device": device, "dtype": dtype or torch.get_default_dtype()}
         self.form = form
         self.num_parameters = num_parameters
         self._recurrence = _recurrence(form.basis, max(form.degrees))
-        self.init_record: dict[str, Any] | None = None
-
-        if coefficients is not None:
-            c, d = coefficients
-            self.init_name = "coefficients"
-        elif random:
-            c = torch.randn(form.k + 1, generator=generator, dtype=torch.float64)
-            d = torch.randn(form.l, generator=generator, dtype=torch.float64)
-            c, d = RANDOM_INIT_STD * c, RANDOM_INIT_STD * d
-            self.init_name = INIT_RANDOM
-        else:
-            entry = from_table(
-                init,
-                form,
-                objective=objective,
-                center=center,
-                weight=weight,
-                interval=interval,
-                params=params,
-            )
-            c, d = entry.numerator, entry.denominator
-            self.init_record = entry.record
-            self.init_name = entry.name
-
-        self.numerator = nn.Parameter(self._shaped(c, form.k + 1, "numerator", factory))
-        self.denominator = nn.Parameter(self._shaped(d, form.l, "denominator", factory))
-
-    # -- construction helpers --------------------------------------------------------
-    def _shaped(self, values: Any, n: int, name: str, factory: dict) -> torch.Tensor:
-        """Validate coefficients and shape them (n,) for one set, (C, n) per channel."""
-        t = torch.as_tensor(values, dtype=torch.float64).detach().clone()
-        C = self.num_parameters
-        if t.dim() == 1 and t.shape[0] == n:
-            t = t if C == 1 else t.expand(C, n).clone()
-        elif t.dim() == 2 and t.shape == (C, n):
-            t = t.reshape(n) if C == 1 else t
-        else:
-            raise UsageError(
-                f"`{name}` coefficients must have shape ({n},) or ({C}, {n}) for "
-                f"{self.form.label()} with num_parameters={C}, got {tuple(t.shape)}"
-            )
-        if not torch.isfinite(t).all():
-            raise UsageError(f"`{name}` coefficients must be finite, got {t.tolist()}")
-        return t.to(**factory)
+        self.init_record: dict[str, Any] | None = initial.record
+        self.init_name = initial.name
+        self.numerator = nn.Parameter(torch.as_tensor(initial.numerator).to(**factory))
+        self.denominator = nn.Parameter(torch.as_tensor(initial.denominator).to(**factory))
 
     @classmethod
     def from_record(
