@@ -556,7 +556,7 @@ def _minimax_checks() -> list[Check]:
         return _e(rec["certificate"]["upper_bound"], 5)
 
     return [
-        (doc, f"Q >= {_e(_const('Q_MIN_PLAIN'))} (`Q_MIN_PLAIN`)", True),
+        (doc, f"Q >= {_e(_const('PLAIN_LP_Q_MIN'))} (`denominators.PLAIN_LP_Q_MIN`)", True),
         (doc, f"`Q <= {_const('TRUST_Q'):g} Q_k`", True),
         (doc, f"start as {_const('BASE_POINTS')} points of the fit grid", True),
         (doc, f"local maxima above {_const('PEAK_FRACTION'):g} of the level", True),
@@ -568,8 +568,6 @@ def _minimax_checks() -> list[Check]:
         (doc, f"`floor = {_const('ROUNDING_FLOOR'):g} · eps · max w|f|`", True),
         (doc, f"gap {_e(gammas[0])} (the first γ)", True),
         (doc, f"`ALT_MARGIN` = {_const('ALT_MARGIN'):.0%}".replace("%", " %"), True),
-        (doc, f"`SAME_D_RTOL` = {_e(_const('SAME_D_RTOL'))}", True),
-        (doc, f"`SIGN_RTOL` = {_e(_const('SIGN_RTOL'))}", True),
         (doc, f"`LEVEL_TIE_RTOL` = {_e(_const('LEVEL_TIE_RTOL'))}", True),
         (doc, f"the bound |d_j| = {_e(_const('MAX_SAFE_D'))}", True),
         (doc, f"safe Leaky ReLU {upper('monomial', 'safe', 'leaky_relu')}", True),
