@@ -630,7 +630,32 @@ def _described_tests_checks() -> list[Check]:
     ]
 
 
+def _torch_checks() -> list[Check]:
+    """Bytes the torch layer keeps for backward per input element (saved_tensors_hooks)."""
+    torch = pytest.importorskip("torch")
+    from opade_fit.torch import OPAU
+
+    layer = OPAU(init="random", generator=torch.Generator().manual_seed(0))
+    x = torch.randn(4, 16384, requires_grad=True)
+    storages: dict[int, int] = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        layer(x)
+    per_element = sum(storages.values()) / x.numel()  # x, plus 40 bytes of coefficients
+    doc = "docs/torch.md"
+    return [
+        (doc, f"keeps only the input x and the coefficients for backward — {per_element:.0f} "
+              "bytes per element for float32 input", True),
+        (doc, f"Saved for backward: {per_element:.0f} bytes per element (the input)", True),
+    ]  # fmt: skip
+
+
 FAST_CHECKS = [
+    _torch_checks,
     _readme_checks,
     _limits_checks,
     _tables_checks,

@@ -122,8 +122,8 @@ def test_float32_is_as_accurate_as_the_autograd_oracle(basis, kind, tiny_blocks)
     The errors are compared as root mean squares over every element of three random cases
     (each error relative to the largest |value| of its case): a maximum over a few hundred
     rounding errors is decided by single points, and with it even two correct float32
-    implementations differ by more than 2x on some seeds (the previous closed-form Function
-    did, in 3 of 63 form x seed cases).
+    implementations differ by more than 2x on some seeds (this closed-form Function does, in
+    3 of 63 form x seed cases).
     """
     errors: dict[str, list[list]] = {"new": [[], [], [], []], "old": [[], [], [], []]}
     for seed in ACCURACY_SEEDS:

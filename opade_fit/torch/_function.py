@@ -8,34 +8,24 @@ Forward and backward are closed-form (Biswas et al. 2021, eqs. 8-10)::
     dg/dd_j = -(dQ/dd_j) P / Q^2
 
 The basis values f_i (and f_i') come from the basis recurrence
-(:func:`opade_fit.bases.basis_values`), the series from
-:func:`opade_fit.bases.series`, Q and its derivatives from the denominator
-kind (:func:`opade_fit.denominators.get_denominator`): no formula is written
-here. Only the input and the coefficients are saved for backward; the
-backward pass runs the recurrence again, once, for values and derivatives
-together.
+(:func:`opade_fit.bases.basis_values`), Q and its derivatives from the
+denominator kind
+(:func:`opade_fit.denominators.get_denominator`): no formula is written here.
+Only the input and the coefficients are saved for backward; the backward pass
+runs the recurrence again, once, for values and derivatives together.
 
-Two ways through the same formulas:
-
-* **Blocks** (eager mode on a CPU): each pass works through the input in
-  contiguous blocks of about ``BLOCK`` elements. A block's basis values are
-  *stacked* in one preallocated (n + 1, block) buffer, reused from block to
-  block, so every elementwise step of Q and its derivatives is one call on
-  the whole stack, the series ``sum_i c_i f_i`` and the coefficient
-  gradients ``sum_x R f_i`` are one matrix-vector product each, and the
-  temporaries stay in the CPU cache. The results are written in place (the
-  output and input gradient by ``out=``, the coefficient gradients by
-  ``+=``).
-* **One block** (under ``torch.compile``, on non-CPU devices, and when the
-  backward itself is differentiated): the whole tensor, per-degree lists,
-  no ``out=``: the compiler fuses the steps, a GPU would only pay more
-  kernel launches for blocks, and autograd can differentiate the formulas
-  again (second derivatives).
+Blocks: in eager CPU mode each pass works through the input in contiguous
+blocks of about ``BLOCK`` elements, so the ~20 (forward) and ~60 (backward)
+elementwise steps run on cache-resident temporaries instead of full-size
+ones, and writes the results in place (``out=`` into the output and input
+gradient, ``+=`` into the coefficient gradients). Under ``torch.compile`` and
+on non-CPU devices the whole tensor is one block: the compiler fuses the
+steps, and on a GPU more kernel launches would only cost.
 
 Shapes: the input is viewed as (N, C, M), with C the number of coefficient
 sets: 1 for one set per layer (then N = 1 and M is everything), else the
 channels (dimension 1 of the input). A block is a contiguous (nb, cb, mb)
-slab of that view; a block of one channel is handled as a flat vector.
+slab of that view.
 """
 
 from __future__ import annotations
@@ -46,7 +36,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ..bases import basis_values, basis_values_into, series
+from ..bases import basis_values
 from ..denominators import get_denominator
 
 __all__ = ["BLOCK", "RationalFunction", "rational_apply"]
@@ -67,9 +57,6 @@ _XP = SimpleNamespace(
     where=torch.where,
     ones_like=lambda v: torch.ones((), dtype=v.dtype, device=v.device),
     zeros_like=lambda v: torch.zeros((), dtype=v.dtype, device=v.device),
-    multiply=torch.mul,
-    empty_like=torch.empty_like,
-    axpy=lambda v, alpha, u: v.add_(u, alpha=alpha),
 )
 
 
@@ -78,8 +65,8 @@ def _work_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in _HALF_TYPES else dtype
 
 
-def _one_block(x: torch.Tensor) -> bool:
-    """The whole tensor as one block: under torch.compile and on non-CPU devices."""
+def _single_block(x: torch.Tensor) -> bool:
+    """One block for the whole tensor: under torch.compile and on non-CPU devices."""
     return torch.compiler.is_compiling() or x.device.type != "cpu"
 
 
@@ -112,147 +99,96 @@ def _layout(x: torch.Tensor, numerator: torch.Tensor, denominator: torch.Tensor)
     return shape, work, c, d
 
 
-class _Stack:
-    """Stacked basis values (and derivatives) of one block, in a buffer reused across blocks.
+def _series(values: list[torch.Tensor], coefficients: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """sum_i c_i v_i, accumulated in place (one pass per full-size term).
 
-    ``values(xb)`` returns F of shape (n + 1, *xb.shape) with F[i] = f_i(xb),
-    and with derivatives dF likewise with f_i'(xb), computed in place by
-    :func:`opade_fit.bases.basis_values_into` (values and derivatives of a
-    degree side by side, as one pair).
+    0-d values (f_0 = 1, f_0' = 0, f_1' = a_0) are summed first as small
+    tensors and added once; the result broadcasts against the block.
     """
-
-    def __init__(self, recurrence: Recurrence, size: int, dtype, device, derivatives: bool):
-        self.recurrence, self.derivatives = recurrence, derivatives
-        self.rows = (len(recurrence) + 1) * (2 if derivatives else 1)
-        self.flat = torch.empty(self.rows * size, dtype=dtype, device=device)
-
-    def values(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        n1 = len(self.recurrence) + 1
-        lead = (n1, 2) if self.derivatives else (n1,)
-        out = self.flat[: self.rows * xb.numel()].view(*lead, *xb.shape)
-        return basis_values_into(xb, self.recurrence, out, xp=_XP, derivatives=self.derivatives)
+    small = [c * v for c, v in zip(coefficients, values, strict=False) if v.dim() == 0]
+    full = [(c, v) for c, v in zip(coefficients, values, strict=False) if v.dim() > 0]
+    if not full:
+        return sum(small[1:], small[0])
+    out = full[0][1] * full[0][0]
+    for c, v in full[1:]:
+        out.addcmul_(v, c)
+    return out.add_(sum(small[1:], small[0])) if small else out
 
 
-def _block_views(x3, c, d, blk, work):
-    """x of one block (flat for one channel) in the work dtype, and its coefficients.
+def _channel_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """sum of a * b over a block's dimensions 0 and 2: one value per channel.
 
-    One channel: c (k + 1,), d (l,); several: c (k + 1, 1, cb, 1), d (l, 1, cb, 1).
+    (Not ``torch.dot``: the BLAS dot product costs milliseconds per call with two
+    threads on a loaded machine, measured with benchmarks/layer_speed.py.)
     """
-    ch = blk[1]
-    xb = x3[blk].to(work)
-    if ch.stop - ch.start == 1:
-        return xb.reshape(-1), c[:, 0, ch.start, 0], d[:, 0, ch.start, 0]
-    return xb, c[:, :, ch], d[:, :, ch]
-
-
-def _reduce(rows: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """sum over a block of rows[i] * w: (rows,) for a flat block, else (rows, cb) per channel."""
-    if w.dim() == 1:
-        return torch.mv(rows, w)
-    return (rows * w).sum(dim=(1, 3))
-
-
-def _channels(t: torch.Tensor, blk) -> torch.Tensor:
-    """The columns of a (rows, C) gradient accumulator that a block's channels update."""
-    ch = blk[1]
-    return t[:, ch.start] if ch.stop - ch.start == 1 else t[:, ch]
+    return (a * b).sum(dim=(0, 2))
 
 
 def _evaluate(x, numerator, denominator, recurrence: Recurrence, kind: str) -> torch.Tensor:
-    """g(x) = P(x)/Q(x); same shape and dtype as x."""
+    """g(x) = P(x)/Q(x) blockwise; same shape and dtype as x."""
     shape, work, c, d = _layout(x, numerator, denominator)
     den = get_denominator(kind)
-    k1, l = c.shape[0], d.shape[0]
+    l = d.shape[0]
     x3 = x.reshape(shape)
-    if _one_block(x):
-        f, _ = basis_values(x3.to(work), recurrence, xp=_XP)
-        g = series(f, c.unbind(0))
-        if l:
-            g = g / den.q(f, d.unbind(0), xp=_XP)
-        return torch.broadcast_to(g, shape).to(x.dtype).reshape(x.shape)
     out = torch.empty(shape, dtype=x.dtype, device=x.device)
-    stack = _Stack(recurrence, min(BLOCK, x.numel()), work, x.device, derivatives=False)
-    for blk in _blocks(shape, BLOCK):
-        xb, cs, ds = _block_views(x3, c, d, blk, work)
-        F, _ = stack.values(xb)
-        P = series(F[:k1], cs)
-        res = out[blk].view(xb.shape)
+    target = x.numel() if _single_block(x) else BLOCK
+    for blk in _blocks(shape, target):
+        ch = blk[1]
+        f, _ = basis_values(x3[blk].to(work), recurrence, xp=_XP)
+        P = _series(f, c[:, :, ch].unbind(0))
         if l == 0:
-            res.copy_(P)
+            out[blk].copy_(P)
         else:
-            torch.div(P, den.q(F, ds, xp=_XP), out=res)
+            torch.div(P, den.q(f, d[:, :, ch].unbind(0), xp=_XP), out=out[blk])
     return out.view(x.shape)
 
 
 def _gradients(x, numerator, denominator, grad, recurrence: Recurrence, kind: str, needs):
-    """(dL/dx, dL/dc, dL/dd) from dL/dg = ``grad``; None where not needed.
+    """(dL/dx, dL/dc, dL/dd) from dL/dg = ``grad``, blockwise; None where not needed.
 
     With grad mode on (``create_graph=True``) the whole tensor is one block and
-    nothing is written in place, so autograd can differentiate these formulas
-    again (second derivatives).
+    the input gradient is built without ``out=``, so autograd can differentiate
+    these formulas again (second derivatives).
     """
     shape, work, c, d = _layout(x, numerator, denominator)
     den = get_denominator(kind)
-    k1, l, C = c.shape[0], d.shape[0], shape[1]
+    k, l, C = c.shape[0] - 1, d.shape[0], shape[1]
     need_x, need_c, need_d = needs
+    differentiable = torch.is_grad_enabled()
     x3, g3 = x.reshape(shape), grad.reshape(shape)
-    if torch.is_grad_enabled() or _one_block(x):
-        gx, gc, gd = _gradients_one_block(x3, g3, c, d, recurrence, den, work, needs)
-    else:
-        gx = torch.empty(shape, dtype=x.dtype, device=x.device) if need_x else None
-        gc = torch.zeros(k1, C, dtype=work, device=x.device) if need_c else None
-        gd = torch.zeros(l, C, dtype=work, device=x.device) if need_d else None
-        stack = _Stack(recurrence, min(BLOCK, x.numel()), work, x.device, derivatives=need_x)
-        for blk in _blocks(shape, BLOCK):
-            xb, cs, ds = _block_views(x3, c, d, blk, work)
-            F, dF = stack.values(xb)
-            G = g3[blk].to(work).view(xb.shape)
-            g = series(F[:k1], cs)  # P, then g = P / Q
-            if l:
-                Q = den.q(F, ds, xp=_XP)
-                G = G / Q  # R = G / Q: dL/dc_i = sum R f_i
-                g.div_(Q)
-            if need_x:
-                dg = series(dF[:k1], cs)  # P', then P' - g Q'
-                if l:
-                    dg.addcmul_(g, den.dq_dx(F, dF, ds, xp=_XP), value=-1.0)
-                torch.mul(dg, G, out=gx[blk].view(xb.shape))
-            if need_c:
-                _channels(gc, blk).add_(_reduce(F[:k1], G))
-            if need_d and l:  # dL/dd_j = -sum (dQ/dd_j) R P / Q
-                _channels(gd, blk).sub_(_reduce(den.dq_dd(F, ds, xp=_XP), g.mul_(G)))
+    gx = torch.empty(shape, dtype=x.dtype, device=x.device) if need_x else None
+    gc = torch.zeros(k + 1, C, dtype=work, device=x.device) if need_c else None
+    gd = torch.zeros(l, C, dtype=work, device=x.device) if need_d else None
+    target = x.numel() if differentiable or _single_block(x) else BLOCK
+    for blk in _blocks(shape, target):
+        ch = blk[1]
+        cs, ds = c[:, :, ch].unbind(0), d[:, :, ch].unbind(0)
+        f, df = basis_values(x3[blk].to(work), recurrence, xp=_XP, derivatives=need_x)
+        G = g3[blk].to(work)
+        g = _series(f, cs)  # P, then g = P / Q
+        if l > 0:
+            Q = den.q(f, ds, xp=_XP)
+            G = G / Q  # R = G / Q: dL/dc_i = sum R f_i
+            g = g / Q
+        if need_x:
+            dg = _series(df, cs)  # P', then P' - g Q'
+            if l > 0:
+                dg = dg - g * den.dq_dx(f, df, ds, xp=_XP)
+            if differentiable:
+                gx = (dg * G).to(x.dtype).expand(shape)
+            else:
+                torch.mul(dg, G, out=gx[blk])
+        if need_c:
+            sums = [G.sum(dim=(0, 2))] + [_channel_sum(G, f[i]) for i in range(1, k + 1)]
+            gc[:, ch] += torch.stack(sums)
+        if need_d and l > 0:
+            S = g * G  # G P / Q^2
+            gd[:, ch] -= torch.stack([_channel_sum(S, w) for w in den.dq_dd(f, ds, xp=_XP)])
     return (
-        None if gx is None else gx.reshape(x.shape).to(x.dtype),
+        None if gx is None else gx.reshape(x.shape),
         None if gc is None else gc.t().reshape(numerator.shape).to(numerator.dtype),
         None if gd is None else gd.t().reshape(denominator.shape).to(denominator.dtype),
     )
-
-
-def _gradients_one_block(x3, g3, c, d, recurrence, den, work, needs):
-    """The backward formulas on the whole (N, C, M) tensor, without in-place steps."""
-    k1, l, C = c.shape[0], d.shape[0], x3.shape[1]
-    need_x, need_c, need_d = needs
-    cs, ds = c.unbind(0), d.unbind(0)
-    f, df = basis_values(x3.to(work), recurrence, xp=_XP, derivatives=need_x)
-    G = g3.to(work)
-    g = series(f, cs)
-    if l:
-        Q = den.q(f, ds, xp=_XP)
-        G = G / Q
-        g = g / Q
-    gx = gc = gd = None
-    if need_x:
-        dg = series(df, cs)
-        if l:
-            dg = dg - g * den.dq_dx(f, df, ds, xp=_XP)
-        gx = (dg * G).expand(x3.shape)
-    if need_c:
-        gc = torch.stack([G.sum(dim=(0, 2))] + [(G * f[i]).sum(dim=(0, 2)) for i in range(1, k1)])
-    if need_d:
-        S = g * G
-        sums = [(S * w).sum(dim=(0, 2)) for w in den.dq_dd(f, ds, xp=_XP)]
-        gd = -torch.stack(sums) if sums else torch.zeros(0, C, dtype=work, device=x3.device)
-    return gx, gc, gd
 
 
 class RationalFunction(torch.autograd.Function):
@@ -263,7 +199,7 @@ class RationalFunction(torch.autograd.Function):
     ``recurrence`` the basis table (a_i, b_i, c_i), i < max(k, l), as floats,
     ``kind`` the denominator kind. Second derivatives work: with
     ``create_graph=True`` the backward formulas are evaluated differentiably
-    (one block, nothing in place), so autograd differentiates them again.
+    (one block, no ``out=``), so autograd differentiates them again.
     ``torch.func.grad`` / ``vjp`` work; transforms that vmap (``vmap``,
     ``jacrev``, ``jacfwd``) are not supported.
     """
