@@ -17,15 +17,15 @@ with the inner sum ``B = sum_j d_j f_j`` (for ``safe``, :meth:`~Denominator.inne
 is ``sum_j |d_j| |f_j| = Q - 1``). ``safe`` and ``safe-abs-sum`` have
 Q >= 1; ``plain`` can vanish (poles). Each kind is an instance of
 :class:`Denominator` in :data:`DENOMINATOR_KINDS`, looked up by
-:func:`get_denominator`. Its methods are meant to be the one place where Q and
-its derivatives are written, for every consumer: framework layers (``xp=torch``,
+:func:`get_denominator`. Its methods are the one place where Q and its
+derivatives are written, for every consumer: framework layers (``xp=torch``,
 ``xp=keras.ops``), :class:`opade_fit.forms.RationalForm` and its sympy form,
 the least-squares solver (one-sided derivatives at d_j = 0, ``one_sided=True``)
 and the minimax LPs (:meth:`Denominator.linear_rows` and the attributes
-``nonnegative_d``, ``sign_pattern``, ``lp_q_min``, ``lp_q_min_imposed``). The
-framework layers (:mod:`opade_fit.torch`, :mod:`opade_fit.keras`) evaluate
-through it; forms.py, lsq.py and minimax.py still carry their own numpy copies,
-and switching them is open work.
+``nonnegative_d``, ``sign_pattern``, ``lp_q_min``, ``lp_q_min_imposed``). No
+other module writes Q or its derivatives: :mod:`opade_fit.forms`,
+:mod:`opade_fit.lsq`, :mod:`opade_fit.minimax` and the framework layers
+(:mod:`opade_fit.torch`, :mod:`opade_fit.keras`) all evaluate through it.
 
 Array API
 ---------
@@ -68,6 +68,11 @@ With ``one_sided=True`` the signs of d_j and of B use sgn(0) = +1 instead:
 the derivative from the side an optimiser stays on (the variables d_j >= 0
 of ``safe`` at their bound 0, and the sign pattern s = +1 of B for
 ``safe-abs-sum``). The sign of f_j(x) keeps sgn(0) = 0 in both conventions.
+``dq_dx(..., right_hand=True)`` is the convention of the reported g'
+(:meth:`opade_fit.forms.RationalForm.derivative`): where B vanishes to
+rounding (``|B| <= B_ZERO_RTOL * sum_j |d_j f_j|``; minimax puts zeros of B on
+grid points, where the computed sign of B is noise) Q' of ``safe-abs-sum`` is
+the right-hand derivative |B'| of |B|.
 
 A framework layer
 -----------------
@@ -90,40 +95,59 @@ along. ``derivatives=False`` suffices when dg/dx is not needed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
 from .bases import series, stacked
 from .errors import lookup
 
+if TYPE_CHECKING:  # sympy loads on first use of the symbolic layer only
+    import sympy as sp
+
 __all__ = [
+    "B_ZERO_RTOL",
     "DENOMINATORS",
     "DENOMINATOR_KINDS",
     "PLAIN",
     "PLAIN_LP_Q_MIN",
     "SAFE",
     "SAFE_ABS_SUM",
-    "SYMPY",
     "Denominator",
     "get_denominator",
 ]
 
 #: ``plain``: the minimax LPs keep Q >= PLAIN_LP_Q_MIN at their points (pole-free there).
 PLAIN_LP_Q_MIN = 1e-3
+#: ``safe-abs-sum``: |B| <= B_ZERO_RTOL * sum_j |d_j f_j| counts as B = 0 (a kink of |B|)
+#: for ``dq_dx(..., right_hand=True)``: Q' there is the right-hand derivative |B'|, not
+#: sign(rounding noise) * B'.
+B_ZERO_RTOL = 64 * np.finfo(np.float64).eps
 
-#: The array namespace for sympy expressions (``xp=SYMPY``): sgn(0) = 0 as ``sympy.sign``.
-SYMPY = SimpleNamespace(
-    abs=sp.Abs,
-    sign=sp.sign,
-    where=lambda cond, a, b: sp.Piecewise((a, cond), (b, True)),
-    ones_like=lambda v: sp.Integer(1),
-    zeros_like=lambda v: sp.Integer(0),
-)
+
+@functools.cache
+def _sympy_namespace() -> SimpleNamespace:
+    import sympy as sp
+
+    return SimpleNamespace(
+        abs=sp.Abs,
+        sign=sp.sign,
+        where=lambda cond, a, b: sp.Piecewise((a, cond), (b, True)),
+        ones_like=lambda v: sp.Integer(1),
+        zeros_like=lambda v: sp.Integer(0),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``SYMPY``, the array namespace for sympy expressions (``xp=SYMPY``; sgn(0) = 0 as
+    ``sympy.sign``), is built on first use so that importing this module does not load sympy."""
+    if name == "SYMPY":
+        return _sympy_namespace()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _rows(values: Sequence[Any], l: int) -> Sequence[Any]:
@@ -206,8 +230,14 @@ class Denominator:
         *,
         xp: Any = np,
         one_sided: bool = False,
+        right_hand: bool = False,
     ) -> Any:
-        """Q'(x) = dQ/dx, in units of 1/x (sgn convention: module docstring)."""
+        """Q'(x) = dQ/dx, in units of 1/x (sgn conventions: module docstring).
+
+        ``right_hand``: at a zero of B (``safe-abs-sum`` only, within
+        :data:`B_ZERO_RTOL`) the right-hand derivative |B'|; the other kinds
+        have no kink in B and ignore it.
+        """
         if len(d) == 0:
             return xp.zeros_like(f[0])
         return series(_rows(df, len(d)), d)
@@ -263,7 +293,9 @@ class Denominator:
 
     def sympy(self, f: Sequence[sp.Expr], d: Sequence[sp.Expr]) -> sp.Expr:
         """Q as a sympy expression of the basis polynomials ``f`` and symbols ``d``."""
-        return sp.sympify(self.q(f, d, xp=SYMPY))
+        import sympy as sp
+
+        return sp.sympify(self.q(f, d, xp=_sympy_namespace()))
 
 
 @dataclass(frozen=True)
@@ -275,7 +307,7 @@ class _Safe(Denominator):
             return xp.zeros_like(f[0])
         return series(_each(xp.abs, _rows(f, len(d))), _each(xp.abs, d))
 
-    def dq_dx(self, f, df, d, *, xp=np, one_sided=False):
+    def dq_dx(self, f, df, d, *, xp=np, one_sided=False, right_hand=False):
         if len(d) == 0:
             return xp.zeros_like(f[0])
         l = len(d)
@@ -305,10 +337,16 @@ class _SafeAbsSum(Denominator):
     def q(self, f, d, *, xp=np):
         return 1 + xp.abs(self.inner(f, d, xp=xp))
 
-    def dq_dx(self, f, df, d, *, xp=np, one_sided=False):
+    def dq_dx(self, f, df, d, *, xp=np, one_sided=False, right_hand=False):
         if len(d) == 0:
             return xp.zeros_like(f[0])
-        return _sgn(self.inner(f, d, xp=xp), xp, one_sided) * PLAIN.dq_dx(f, df, d, xp=xp)
+        B = self.inner(f, d, xp=xp)
+        dB = PLAIN.dq_dx(f, df, d, xp=xp)
+        out = _sgn(B, xp, one_sided) * dB
+        if right_hand:  # B = 0 to rounding: the right-hand derivative of |B|
+            zero = xp.abs(B) <= B_ZERO_RTOL * SAFE.inner(f, d, xp=xp)
+            out = xp.where(zero, xp.abs(dB), out)
+        return out
 
     def dq_dd(self, f, d, *, xp=np, one_sided=False):
         if len(d) == 0:

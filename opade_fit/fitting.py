@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .choice import choose
 from .errors import UsageError
-from .lsq import ROUNDING_FLOOR, TIE_RTOL, LsqSolution, choose, solve_lsq
+from .lsq import ROUNDING_FLOOR, TIE_RTOL, solve_lsq
 from .problem import DEFAULT_POINTS, FitSpec, Problem, build_problem, drop_candidates, make_spec
 from .record import SCHEMA_VERSION
 from .result import FitResult, measure_errors, tool_block
+from .solution import Solution
 from .targets import Target
 
 __all__ = ["POLE_REACH", "WARM_START_ATOL", "WARM_START_RTOL", "fit", "fit_spec"]
@@ -110,32 +111,24 @@ def _solve(
     problem: Problem,
     extra_starts: Sequence[np.ndarray] | None = None,
     coarse_points: int | None = None,
-) -> tuple[LsqSolution, dict[str, Any] | None, dict[str, Any]]:
-    """Run the solver for the objective; returns (solution, certificate, solver block)."""
+) -> Solution:
+    """Run the solver for the objective (least squares, then minimax for ``max``)."""
     sol = _usual_starts(problem, coarse_points)
     if extra_starts:
         warm = solve_lsq(problem, extra_starts=list(extra_starts), only_extra=True)
         warm = replace(warm, start=warm.start.replace("extra-", "warm-"))
         # a near-tie goes to the warm start (fixed rule, not the last bits): the result
         # is then never worse than the function the warm start represents
-        if warm.cost <= sol.cost * (1.0 + WARM_START_RTOL) + WARM_START_ATOL:
+        if warm.value <= sol.value * (1.0 + WARM_START_RTOL) + WARM_START_ATOL:
             sol = warm
     if problem.spec.objective == "max":
         from .minimax import solve_minimax  # imported lazily: LP machinery
 
         return solve_minimax(problem, sol)
-    solver = {
-        "method": f"lsq-trf ({sol.start} start)",
-        "success": sol.success,
-        "status": sol.status,
-        "message": sol.message,
-        "iterations": sol.njev,
-        "nfev": sol.nfev,
-    }
-    return sol, None, solver
+    return sol
 
 
-def _usual_starts(problem: Problem, coarse_points: int | None) -> LsqSolution:
+def _usual_starts(problem: Problem, coarse_points: int | None) -> Solution:
     """:func:`solve_lsq` with its own starts, searched on a coarser grid if asked.
 
     With ``coarse_points``, the whole start search runs on that many uniform
@@ -144,19 +137,19 @@ def _usual_starts(problem: Problem, coarse_points: int | None) -> LsqSolution:
     if not coarse_points or coarse_points >= problem.spec.points:
         return solve_lsq(problem)
     coarse = solve_lsq(build_problem(problem.spec.with_(points=coarse_points)))
-    if not np.isfinite(coarse.cost) or coarse.start == "forced-zero":
+    if not np.isfinite(coarse.value) or coarse.start == "forced-zero":
         return solve_lsq(problem)
     z = np.linalg.lstsq(problem.N, coarse.numerator, rcond=None)[0]
     fine = solve_lsq(
         problem, extra_starts=[np.concatenate([z, coarse.denominator])], only_extra=True
     )
-    if not np.isfinite(fine.cost):  # pragma: no cover - the coarse solution is finite
+    if not np.isfinite(fine.value):  # pragma: no cover - the coarse solution is finite
         return solve_lsq(problem)
     return replace(
         fine,
         start=f"{coarse.start} on {coarse_points} points",
         nfev=coarse.nfev + fine.nfev,
-        njev=coarse.njev + fine.njev,
+        iterations=coarse.iterations + fine.iterations,
     )
 
 
@@ -219,8 +212,7 @@ def _fit_spec(
         floor = ROUNDING_FLOOR * _EPS
         return results[choose(keys, [(TIE_RTOL, floor), (TIE_RTOL, floor)])]
     problem = build_problem(spec)
-    sol, certificate, solver = _solve(problem, extra_starts, coarse_points)
-    return _result(problem, sol, certificate, solver)
+    return _result(problem, _solve(problem, extra_starts, coarse_points))
 
 
 def _objective_value(res: FitResult) -> float:
@@ -229,8 +221,9 @@ def _objective_value(res: FitResult) -> float:
     return res.errors["fit"]["rms"]
 
 
-def _result(problem: Problem, sol: LsqSolution, certificate, solver) -> FitResult:
+def _result(problem: Problem, sol: Solution) -> FitResult:
     spec = problem.spec
+    certificate, solver = sol.certificate, sol.solver_block()
     form = spec.form
     c = np.asarray(sol.numerator, dtype=np.float64)
     d = np.asarray(sol.denominator, dtype=np.float64)

@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .bases import Basis, get_basis
-from .errors import UsageError, suggest
+from .denominators import DENOMINATORS, PLAIN, SAFE, Denominator, get_denominator
+from .errors import UsageError
 from .limits import MAX_DEGREE
 
 if TYPE_CHECKING:  # sympy loads on first use of the symbolic layer only
@@ -54,11 +55,6 @@ __all__ = [
     "SymbolicForm",
     "parse_degrees",
 ]
-
-DENOMINATORS: tuple[str, ...] = ("safe", "safe-abs-sum", "plain")
-#: ``safe-abs-sum``: |B| <= B_ZERO_RTOL * sum_j |d_j f_j| counts as B = 0 (a kink of
-#: |B|), where Q' is the right-hand derivative |B'| rather than sign(rounding noise) * B'.
-B_ZERO_RTOL = 64 * np.finfo(np.float64).eps
 
 
 def parse_degrees(value: str | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -126,13 +122,7 @@ class RationalForm:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "basis", get_basis(self.basis).name)
-        den = str(self.denominator).strip().lower()
-        if den not in DENOMINATORS:
-            raise UsageError(
-                f"`denominator` must be one of {', '.join(DENOMINATORS)}; got "
-                f"{self.denominator!r}" + suggest(den, DENOMINATORS)
-            )
-        object.__setattr__(self, "denominator", den)
+        object.__setattr__(self, "denominator", get_denominator(self.denominator).name)
         object.__setattr__(self, "degrees", parse_degrees(self.degrees))
 
     # -- shape ---------------------------------------------------------------
@@ -155,6 +145,11 @@ class RationalForm:
     def basis_object(self) -> Basis:
         """The :class:`~opade_fit.bases.Basis` instance."""
         return get_basis(self.basis)
+
+    @property
+    def denominator_object(self) -> Denominator:
+        """The :class:`~opade_fit.denominators.Denominator` of the kind: Q and its derivatives."""
+        return get_denominator(self.denominator)
 
     def label(self) -> str:
         """Short human label, e.g. ``"hermite1/safe (5/4)"``."""
@@ -212,27 +207,14 @@ class RationalForm:
         """
         c, d = self._coefficients(numerator, denominator)
         F, dF = self.basis_values(x) if values is None else values
-        k, l = self.k, self.l
+        k = self.k
         P = np.tensordot(c, F[: k + 1], axes=1)
         dP = np.tensordot(c, dF[: k + 1], axes=1)
-        Fd, dFd = F[1 : l + 1], dF[1 : l + 1]
-        if self.denominator == "safe":
-            B = np.tensordot(np.abs(d), np.abs(Fd), axes=1)
-            Q = 1.0 + B
-            dQ = np.tensordot(np.abs(d), np.sign(Fd) * dFd, axes=1)
-        elif self.denominator == "safe-abs-sum":
-            B = np.tensordot(d, Fd, axes=1)
-            Q = 1.0 + np.abs(B)
-            dB = np.tensordot(d, dFd, axes=1)
-            # where B vanishes to rounding (minimax puts zeros of B on grid points), its
-            # sign is noise: use the right-hand derivative of |B| there, |B'|
-            zero = np.abs(B) <= B_ZERO_RTOL * np.tensordot(np.abs(d), np.abs(Fd), axes=1)
-            dQ = np.where(zero, np.abs(dB), np.sign(B) * dB)
-        else:
-            B = np.tensordot(d, Fd, axes=1)
-            Q = 1.0 + B
-            dQ = np.tensordot(d, dFd, axes=1)
-        return Parts(P, dP, Q, dQ, B)
+        den = self.denominator_object
+        # Q' at a zero of B (safe-abs-sum, to rounding) is the right-hand derivative |B'|:
+        # minimax puts zeros of B on grid points, where the computed sign of B is noise
+        Q, dQ = den.q(F, d), den.dq_dx(F, dF, d, right_hand=True)
+        return Parts(P, dP, Q, dQ, den.inner(F, d))
 
     def evaluate(self, x: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         """g(x) = P(x) / Q(x), vectorised over x (float64)."""
@@ -266,17 +248,11 @@ class RationalForm:
         c, d = self._coefficients(numerator, denominator)
         F, dF = self.basis_values(x) if values is None else values
         p = self.parts(x, c, d, values=(F, dF))
-        k, l = self.k, self.l
-        Fd = F[1 : l + 1]
         inv_q = 1.0 / p.Q
-        dc = F[: k + 1] * inv_q
+        dc = F[: self.k + 1] * inv_q
         factor = -p.P * inv_q**2
-        if self.denominator == "safe":
-            dd = np.sign(d)[:, None] * np.abs(Fd) * factor
-        elif self.denominator == "safe-abs-sum":
-            dd = np.sign(p.B) * Fd * factor
-        else:
-            dd = Fd * factor
+        dd = [dq * factor for dq in self.denominator_object.dq_dd(F, d)]
+        dd = np.reshape(dd, (self.l, *dc.shape[1:]))
         return np.concatenate([dc, dd], axis=0).T
 
     # -- poles -------------------------------------------------------------------------
@@ -309,8 +285,8 @@ class RationalForm:
         for r in cand:
             xr = np.array([r.real])
             F, _ = self.basis_object.evaluate(xr, self.l)
-            q = 1.0 + float(d @ F[1:, 0])
-            size = 1.0 + float(np.abs(d) @ np.abs(F[1:, 0]))
+            q = float(PLAIN.q(F, d)[0])
+            size = float(SAFE.q(F, d)[0])  # 1 + sum_j |d_j f_j|: the size of Q's terms
             if abs(r.imag) <= 1e-9 * max(1.0, abs(r)) or abs(q) <= 1e-7 * size:
                 real.append(float(r.real))
         return sorted(real)
@@ -367,13 +343,7 @@ def _symbolic(basis: str, denominator: str, degrees: tuple[int, int]) -> Symboli
     c = tuple(sp.Symbol(f"c{i}", real=True) for i in range(k + 1))
     d = tuple(sp.Symbol(f"d{j}", real=True) for j in range(1, l + 1))
     P = sum((ci * polys[i] for i, ci in enumerate(c)), sp.Integer(0))
-    terms = [dj * polys[j] for j, dj in enumerate(d, start=1)]
-    if denominator == "safe":
-        Q = 1 + sum((sp.Abs(dj) * sp.Abs(polys[j]) for j, dj in enumerate(d, start=1)), 0)
-    elif denominator == "safe-abs-sum":
-        Q = 1 + sp.Abs(sum(terms, sp.Integer(0)))
-    else:
-        Q = 1 + sum(terms, sp.Integer(0))
+    Q = form.denominator_object.sympy(polys, d)
     g = P / Q
     return SymbolicForm(
         form=form,
@@ -381,7 +351,7 @@ def _symbolic(basis: str, denominator: str, degrees: tuple[int, int]) -> Symboli
         c=c,
         d=d,
         P=P,
-        Q=sp.sympify(Q),
+        Q=Q,
         g=g,
         dg_dx=sp.diff(g, x),
         dg_dc=tuple(sp.diff(g, ci) for ci in c),

@@ -29,7 +29,7 @@ is on. Coefficients are ``theta = (z, d)`` with the numerator ``c = N z``
    evaluations, and those within :data:`STAGE_MARGIN` of the best continue).
    For ``plain``, a result with a real root of Q in the fit interval is
    rejected.
-3. **Choice** (:func:`choose`): the lowest cost wins, but costs within
+3. **Choice** (:func:`opade_fit.choice.choose`): the lowest cost wins, but costs within
    :data:`TIE_RTOL` (or below the rounding floor) are ties, decided by the
    fewer roots of Q on the guard interval (``plain``), the smaller max error
    on the check interval, the smaller coefficient norm, then the fixed start
@@ -41,18 +41,18 @@ Everything is deterministic: the scattered starts come from a fixed seed.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares, lsq_linear
 
+from .choice import check_error, choose, guard_interval, guard_poles
 from .problem import Problem
+from .solution import Solution
 
 __all__ = [
-    "LsqSolution",
+    "METHOD",
     "OpadeFitWarning",
-    "choose",
     "guard_interval",
     "linearised_matrix",
     "solve_lsq",
@@ -99,8 +99,8 @@ STAGE_MARGIN = 0.25
 TIE_RTOL = 1e-6
 #: Costs below 0.5 * (ROUNDING_FLOOR * eps * max|f|)^2 are rounding noise (exact fits).
 ROUNDING_FLOOR = 1e3
-#: Points of the check-interval grid on which tied candidates are compared.
-CHECK_POINTS = 2001
+#: The record's ``solver.method`` (:class:`~opade_fit.solution.Solution`).
+METHOD = "lsq-trf ({start} start)"
 
 #: Fixed messages for the status codes reported in the record.
 MESSAGES = {
@@ -118,85 +118,67 @@ class OpadeFitWarning(UserWarning):
     """A fit did not converge or hit a limit; details are in the record's ``solver``."""
 
 
-@dataclass(frozen=True)
-class LsqSolution:
-    """Coefficients and solver diagnostics of one least-squares fit."""
-
-    numerator: np.ndarray
-    denominator: np.ndarray
-    cost: float
-    status: int
-    nfev: int
-    njev: int
-    start: str
-    #: The other refined candidates, ``(numerator, denominator, start, cost)`` in the fixed
-    #: start order (the minimax fit of ``safe-abs-sum`` tries their sign patterns of B).
-    alternatives: tuple = ()
-
-    @property
-    def success(self) -> bool:
-        return self.status >= 1
-
-    @property
-    def message(self) -> str:
-        return MESSAGES[self.status]
+def _solution(c, d, cost, status, nfev, njev, start, candidates=()) -> Solution:
+    """A least-squares :class:`~opade_fit.solution.Solution` (iterations = Jacobian evaluations)."""
+    ok = status >= 1
+    return Solution(
+        c, d, float(cost), status, ok, MESSAGES[status], METHOD, start, njev, nfev, candidates
+    )
 
 
 class _Model:
-    """Residual and Jacobian of the (weighted) fit for one sign convention of Q."""
+    """Residual and Jacobian of the (weighted) fit.
 
-    def __init__(self, problem: Problem, pattern: str):
+    Q and its derivatives come from the form's
+    :class:`~opade_fit.denominators.Denominator` with the one-sided signs at the
+    kinks (``one_sided=True``): the side the optimiser stays on, d_j >= 0 for
+    ``safe`` (bounded variables standing for |d_j|) and the sign pattern s = +1
+    of B = 0 for ``safe-abs-sum``.
+    """
+
+    def __init__(self, problem: Problem):
         self.p = problem
         self.form = problem.form
+        self.den = problem.form.denominator_object
         self.k, self.l = self.form.degrees
-        self.pattern = pattern  # "safe", "abs", "plain"
         self.lam = problem.spec.derivative_weight
         self.nz = problem.N.shape[1]
         self.Fn = problem.N.T @ problem.F[: self.k + 1]  # numerator columns in z
         self.dFn = problem.N.T @ problem.dF[: self.k + 1]
-        self.Fd = problem.F[1 : self.l + 1]
-        self.dFd = problem.dF[1 : self.l + 1]
-        if pattern == "safe":
-            self.Fd_eff = np.abs(self.Fd)
-            self.dFd_eff = np.sign(self.Fd) * self.dFd
-        else:
-            self.Fd_eff, self.dFd_eff = self.Fd, self.dFd
+        self.F = problem.F[: self.l + 1]  # f_0..f_l, what the Denominator reads
+        self.dF = problem.dF[: self.l + 1]
 
     def split(self, theta):
         return theta[: self.nz], theta[self.nz :]
 
-    def pieces(self, theta):
+    def residual(self, theta):
         z, d = self.split(theta)
         P = z @ self.Fn
-        dP = z @ self.dFn
-        B = d @ self.Fd_eff
-        dB = d @ self.dFd_eff
-        if self.pattern == "abs":
-            s = np.where(B >= 0, 1.0, -1.0)
-            Q, dQ, sa = 1.0 + s * B, s * dB, s
-        else:
-            Q, dQ, sa = 1.0 + B, dB, 1.0
-        return P, dP, Q, dQ, sa
-
-    def residual(self, theta):
-        P, dP, Q, dQ, _ = self.pieces(theta)
+        Q = self.den.q(self.F, d)
         sw = self.p.sqrt_w
         r = sw * (P / Q - self.p.f)
         if self.lam:
+            dP = z @ self.dFn
+            dQ = self.den.dq_dx(self.F, self.dF, d, one_sided=True)
             dg = dP / Q - P * dQ / Q**2
             r = np.concatenate([r, self.lam * sw * (dg - self.p.df)])
         return r
 
     def jacobian(self, theta):
-        P, dP, Q, dQ, sa = self.pieces(theta)
+        z, d = self.split(theta)
+        P = z @ self.Fn
+        Q = self.den.q(self.F, d)
+        shape = (self.l, Q.size)
         sw = self.p.sqrt_w
         iq = 1.0 / Q
-        a = sa * self.Fd_eff  # dQ/dd_j
+        a = np.reshape(self.den.dq_dd(self.F, d, one_sided=True), shape)  # dQ/dd_j
         Jz = (self.Fn * iq).T
         Jd = (-(P * iq**2) * a).T
         J = np.hstack([Jz, Jd]) * sw[:, None]
         if self.lam:
-            b = sa * self.dFd_eff  # dQ'/dd_j
+            dP = z @ self.dFn
+            dQ = self.den.dq_dx(self.F, self.dF, d, one_sided=True)
+            b = np.reshape(self.den.dq_dx_dd(self.F, self.dF, d, one_sided=True), shape)
             dJz = (self.dFn * iq - self.Fn * dQ * iq**2).T
             dJd = (-dP * a * iq**2 - P * b * iq**2 + 2 * P * dQ * a * iq**3).T
             J = np.vstack([J, self.lam * sw[:, None] * np.hstack([dJz, dJd])])
@@ -205,7 +187,7 @@ class _Model:
     def bounds(self):
         lo = np.full(self.nz + self.l, -np.inf)
         hi = np.full(self.nz + self.l, np.inf)
-        if self.pattern == "safe":
+        if self.den.nonnegative_d:
             lo[self.nz :] = 0.0
             hi[self.nz :] = MAX_SAFE_D
         return lo, hi
@@ -227,7 +209,8 @@ class _Model:
     def sk_system(self, s: np.ndarray | float, qprev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Matrix A and right-hand side of the SK step: A theta ~ rhs."""
         sw = self.p.sqrt_w / qprev
-        A = np.hstack([self.Fn.T, -(self.p.f * s * self.Fd_eff).T]) * sw[:, None]
+        rows = self.den.linear_rows(self.F, self.l, sign=s)  # Q = 1 + s B, linear in d
+        A = np.hstack([self.Fn.T, -(self.p.f * rows).T]) * sw[:, None]
         return A, self.p.f * sw
 
     def linearised(self, s: np.ndarray | float, qprev: np.ndarray) -> np.ndarray:
@@ -251,7 +234,7 @@ class _Model:
         theta = np.zeros(self.nz + self.l)
         for _ in range(SK_ITERATIONS):
             theta = self.linearised(s, qprev)
-            _, _, Q, _, _ = self.pieces(theta)
+            Q = self.den.q(self.F, self.split(theta)[1])
             if np.any(Q <= 0.05):  # plain: linearisation crossed a pole; stop re-weighting
                 break
             qprev = Q
@@ -274,88 +257,47 @@ class _Model:
         )
 
 
-def _starts(problem: Problem) -> list[tuple[str, str, np.ndarray, bool]]:
-    """(name, pattern, start theta, screened) in a fixed order.
+def _starts(problem: Problem) -> list[tuple[str, np.ndarray, bool]]:
+    """(name, start theta, screened) in a fixed order.
 
     ``screened`` starts are first refined briefly and only the best
     :data:`SCREEN_KEEP` of them are refined fully.
     """
     den = problem.form.denominator
+    m = _Model(problem)
     out = []
     if den == "safe":
-        m = _Model(problem, "safe")
-        out.append(("sk-safe", "safe", m.start(1.0), False))
+        out.append(("sk-safe", m.start(1.0), False))
     elif den == "safe-abs-sum":
-        m = _Model(problem, "abs")
         x = problem.x
-        out.append(("sk-B>=0", "abs", m.start(1.0), False))
-        out.append(("sk-B~sign(x)", "abs", m.start(np.where(x >= 0, 1.0, -1.0)), False))
+        out.append(("sk-B>=0", m.start(1.0), False))
+        out.append(("sk-B~sign(x)", m.start(np.where(x >= 0, 1.0, -1.0)), False))
         # B changing sign once at t: the kink of |B| can sit anywhere, and the
         # optimum for some bases/targets puts it away from 0
         a, b = problem.spec.interval
         for t in np.linspace(a, b, SIGN_CHANGES + 2)[1:-1]:
             if t != 0.0:
                 s = np.where(x >= t, 1.0, -1.0)
-                out.append((f"sk-B~sign(x-{t:g})", "abs", m.start(s), True))
+                out.append((f"sk-B~sign(x-{t:g})", m.start(s), True))
         # B with several sign changes is reached from scattered starts; a fixed
         # seed keeps the fit deterministic
         rng = np.random.default_rng(RANDOM_SEED)
         for i in range(RANDOM_STARTS):
             th = rng.standard_normal(m.nz + m.l) * 10.0 ** rng.uniform(-2, 1)
-            out.append((f"seeded-{i}", "abs", th, True))
+            out.append((f"seeded-{i}", th, True))
     else:
-        m = _Model(problem, "plain")
-        out.append(("sk-plain", "plain", m.start(1.0), False))
+        out.append(("sk-plain", m.start(1.0), False))
         zero = np.zeros(m.nz + m.l)
         zero[: m.nz] = m.linearised(0.0, np.ones_like(problem.x))[: m.nz]
-        out.append(("polynomial", "plain", zero, False))
+        out.append(("polynomial", zero, False))
     return out
-
-
-def choose(keys: Sequence[Sequence[float]], tolerances: Sequence[tuple[float, float]]) -> int:
-    """Index of the best candidate: lexicographic keys, each compared with a tolerance.
-
-    Candidate i ties with the best on key j when ``key_ij <= m_j + rtol_j *
-    |m_j| + atol_j``, m_j the smallest key j among the candidates still tied;
-    the first key that separates them decides, and candidates tied on every key
-    go by their fixed order (the lowest index). So a difference at rounding
-    level (another BLAS kernel or SIMD path) never decides, unlike ``argmin``.
-
-    Parameters
-    ----------
-    keys : sequence of sequences of float
-        One row per candidate, most important key first (smaller is better;
-        non-finite keys lose).
-    tolerances : sequence of (rtol, atol)
-        One pair per key.
-
-    Returns
-    -------
-    int
-        The chosen row.
-    """
-    if not keys:
-        raise ValueError("no candidates to choose from")
-    alive = list(range(len(keys)))
-    for j, (rtol, atol) in enumerate(tolerances):
-        vals = [float(keys[i][j]) for i in alive]
-        finite = [v for v in vals if np.isfinite(v)]
-        if not finite:
-            continue
-        m = min(finite)
-        lim = m + rtol * abs(m) + atol
-        alive = [i for i, v in zip(alive, vals, strict=True) if np.isfinite(v) and v <= lim]
-        if len(alive) == 1:
-            break
-    return alive[0]
 
 
 @dataclass
 class _Candidate:
-    """A refined start: the pieces :func:`choose` ranks it by."""
+    """A refined start: the pieces :func:`~opade_fit.choice.choose` ranks it by."""
 
     name: str
-    pattern: str
     theta: np.ndarray
     cost: float
     status: int
@@ -363,37 +305,8 @@ class _Candidate:
     njev: int
 
 
-def _check_error(problem: Problem, theta: np.ndarray) -> float:
-    """max |g - f| on :data:`CHECK_POINTS` points of the check interval (inf at a pole)."""
-    a, b = problem.spec.check_interval
-    x = np.linspace(a, b, CHECK_POINTS)
-    nz = problem.N.shape[1]
-    with np.errstate(all="ignore"):
-        g = problem.form.evaluate(x, problem.N @ theta[:nz], theta[nz:])
-        v = float(np.max(np.abs(g - problem.spec.target(x))))
-    return v if np.isfinite(v) else np.inf
-
-
-def _guard_poles(problem: Problem, d: np.ndarray) -> int:
-    """plain: number of real roots of Q on the guard interval (see :func:`guard_interval`)."""
-    if problem.form.denominator != "plain":
-        return 0
-    return len(problem.form.poles(d, guard_interval(problem.spec.check_interval)))
-
-
-def guard_interval(check_interval: tuple[float, float]) -> tuple[float, float]:
-    """The check interval widened by its own length on each side: [a - L, b + L], L = b - a.
-
-    ``plain`` fits prefer candidates without a root of Q there, and a
-    ``plain`` init-table entry must have none there (docs/tables.md).
-    """
-    a, b = check_interval
-    length = b - a
-    return (a - length, b + length)
-
-
 def _rank(problem: Problem, cands: list[_Candidate], floor: float) -> int:
-    """The winner among refined candidates (:func:`choose` with the lsq keys).
+    """The winner among refined candidates (:func:`~opade_fit.choice.choose` with the lsq keys).
 
     Keys, in order: the cost (ties within :data:`TIE_RTOL`, or both below the
     rounding floor), plain only: the number of roots of Q on the guard
@@ -407,8 +320,8 @@ def _rank(problem: Problem, cands: list[_Candidate], floor: float) -> int:
         keys.append(
             (
                 c.cost,
-                float(_guard_poles(problem, d)),
-                _check_error(problem, c.theta),
+                float(guard_poles(problem, d)),
+                check_error(problem, c.theta),
                 float(np.linalg.norm(np.concatenate([problem.N @ z, d]))),
             )
         )
@@ -422,7 +335,7 @@ def solve_lsq(
     *,
     extra_starts: list[np.ndarray] | None = None,
     only_extra: bool = False,
-) -> LsqSolution:
+) -> Solution:
     """Least-squares fit of ``problem`` (see module docstring).
 
     Parameters
@@ -435,30 +348,33 @@ def solve_lsq(
 
     Returns
     -------
-    LsqSolution
-        Never NaN/inf: candidates with non-finite cost are discarded; if none
-        is finite the zero function is returned with status 0 and a warning.
+    Solution
+        ``value`` is the cost 0.5 * sum r^2; ``candidates`` every refined
+        candidate. Never NaN/inf: candidates with non-finite cost are
+        discarded; if none is finite the zero function is returned with
+        status 0 and a warning.
     """
     form = problem.form
+    den = form.denominator_object
     k, l = form.degrees
     nz = problem.N.shape[1]
     if nz == 0:  # all-zero centring with every f_i(0) != 0 (Laguerre): g = 0
-        return LsqSolution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
-    pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[form.denominator]
+        return _solution(np.zeros(k + 1), np.zeros(l), 0.0, 5, 0, 0, "forced-zero")
     # costs below the rounding floor are exact fits (the target is a form of the family)
     scale = float(np.max(np.abs(problem.f))) if problem.f.size else 0.0
     floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(scale, 1.0)) ** 2
     starts = [] if only_extra else _starts(problem)
     for i, th in enumerate(extra_starts or ()):
-        starts.append((f"extra-{i}", pattern, np.asarray(th, dtype=np.float64), False))
-    starts = [s for s in starts if np.all(np.isfinite(s[2]))]
+        starts.append((f"extra-{i}", np.asarray(th, dtype=np.float64), False))
+    starts = [s for s in starts if np.all(np.isfinite(s[1]))]
+    model = _Model(problem)
     screened = []
-    for i, (name, pat, theta0, screen) in enumerate(starts):
+    for i, (name, theta0, screen) in enumerate(starts):
         if screen:
             with np.errstate(all="ignore"):
-                r = _Model(problem, pat).refine(theta0, max_nfev=SCREEN_NFEV)
+                r = model.refine(theta0, max_nfev=SCREEN_NFEV)
             if np.isfinite(r.cost):
-                screened.append((r.cost, i, name, pat, r.x))
+                screened.append((r.cost, i, name, r.x))
     screened.sort(key=lambda t: t[0])  # stable: ties keep the fixed order
     kept = screened[:SCREEN_KEEP]
     if len(screened) > SCREEN_KEEP:
@@ -466,55 +382,53 @@ def solve_lsq(
         cut = screened[SCREEN_KEEP - 1][0] * (1.0 + SCREEN_MARGIN) + floor
         kept += [s for s in screened[SCREEN_KEEP:] if s[0] <= cut]
     kept.sort(key=lambda t: t[1])  # back to the fixed start order
-    starts = [s for s in starts if not s[3]]
-    starts += [(name, pat, th, True) for _, _, name, pat, th in kept]
+    starts = [s for s in starts if not s[2]]
+    starts += [(name, th, True) for _, _, name, th in kept]
     a, b = problem.spec.interval
     full_nfev = MAX_NFEV_PER_COEF * (nz + l + 1)
+    lo, hi = model.bounds()
     cands: list[_Candidate] = []
-    for name, pat, theta0, _ in starts:
-        model = _Model(problem, pat)
+    for name, theta0, _ in starts:
+        start = np.clip(theta0, lo, hi)
         with np.errstate(all="ignore"):
             # safe-abs-sum: every candidate first gets STAGE_NFEV evaluations (|B|'s
             # kinks make TRF creep); the ones near the best continue below
-            res = model.refine(theta0, max_nfev=STAGE_NFEV if pat == "abs" else full_nfev)
+            res = model.refine(theta0, max_nfev=STAGE_NFEV if den.sign_pattern else full_nfev)
             # TRF starts strictly inside the bounds; when the linearised start is
             # already optimal (an exactly representable target), keep it
-            start_cost = 0.5 * float(np.sum(model.residual(np.clip(theta0, *model.bounds())) ** 2))
+            start_cost = 0.5 * float(np.sum(model.residual(start) ** 2))
         theta, cost = res.x, float(res.cost)
         if np.isfinite(start_cost) and start_cost < cost * (1.0 - TIE_RTOL) - floor:
-            theta, cost = np.clip(theta0, *model.bounds()), start_cost
+            theta, cost = start, start_cost
         if not np.isfinite(cost):
             continue
-        if pat == "safe":
+        if den.nonnegative_d:
             theta, cost = model.snap_to_bounds(theta, cost)
         z, d = model.split(theta)
         if form.denominator == "plain" and form.poles(d, (a, b)):
             # the refinement ran into a pole; keep the start if it is pole-free (the
             # polynomial start d = 0 always is), so plain never falls back to g = 0
-            theta = np.clip(theta0, *model.bounds())
+            theta = start
             z, d = model.split(theta)
             if not np.isfinite(start_cost) or form.poles(d, (a, b)):
                 continue
             cost, name = start_cost, f"unrefined {name}"
         cands.append(
-            _Candidate(name, pat, theta, cost, int(res.status), int(res.nfev), int(res.njev or 0))
+            _Candidate(name, theta, cost, int(res.status), int(res.nfev), int(res.njev or 0))
         )
-        start = np.clip(theta0, *model.bounds())
-        if start_cost <= floor and not np.array_equal(start, theta):
+        if start_cost <= floor:
             # an exact start (the target is a form of the family) is a candidate of its own:
-            # TRF may leave it by rounding-level steps that grow beyond the fit interval
-            _z0, d0 = model.split(start)
-            if form.denominator != "plain" or not form.poles(d0, (a, b)):
-                cands.append(
-                    # status 1: the gradient is zero to rounding at an exact fit
-                    _Candidate(f"exact {name}", pat, start, start_cost, 1, int(res.nfev), 0)
-                )
-    if pattern == "abs" and cands:
+            # TRF may leave it by rounding-level steps that grow beyond the fit interval.
+            # Added whether or not TRF moved (that is decided by the last bits), so the
+            # candidate set does not depend on the machine; an unmoved copy ties and loses
+            # to its original by the fixed order
+            if form.denominator != "plain" or not form.poles(model.split(start)[1], (a, b)):
+                # status 1: the gradient is zero to rounding at an exact fit
+                cands.append(_Candidate(f"exact {name}", start, start_cost, 1, int(res.nfev), 0))
+    if den.sign_pattern and cands:
         # continue every candidate stopped by STAGE_NFEV whose cost is within
         # STAGE_MARGIN of the best: the cap must not decide between them
-        best_staged = min(c.cost for c in cands)
-        cut = best_staged * (1.0 + STAGE_MARGIN) + floor
-        model = _Model(problem, "abs")
+        cut = min(c.cost for c in cands) * (1.0 + STAGE_MARGIN) + floor
         for c in cands:
             if c.status != 0 or c.cost > cut:
                 continue
@@ -530,19 +444,17 @@ def solve_lsq(
             OpadeFitWarning,
             stacklevel=2,
         )
-        return LsqSolution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
-    iw = _rank(problem, cands, floor)
-    win = cands[iw]
+        return _solution(np.zeros(k + 1), np.zeros(l), float("inf"), 0, 0, 0, "none")
+    win = cands[_rank(problem, cands, floor)]
     if win.status == 0:
         # the ranking is done; the winner alone continues until TRF converges
-        model = _Model(problem, win.pattern)
         for _ in range(WINNER_EXTRA_BUDGETS):
             with np.errstate(all="ignore"):
                 res = model.refine(win.theta, max_nfev=full_nfev)
             win.nfev += int(res.nfev)
             win.njev += int(res.njev or 0)
             theta, cost = res.x, float(res.cost)
-            if np.isfinite(cost) and win.pattern == "safe":
+            if np.isfinite(cost) and den.nonnegative_d:
                 theta, cost = model.snap_to_bounds(theta, cost)
             if not np.isfinite(cost) or cost > win.cost:
                 break
@@ -551,14 +463,12 @@ def solve_lsq(
             win.theta, win.cost, win.status = theta, cost, int(res.status)
             if win.status != 0:
                 break
-    alternatives = tuple(
-        (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost)
-        for i, c in enumerate(cands)
-        if i != iw
+    candidates = tuple(
+        (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost) for c in cands
     )
     z, d = win.theta[:nz], win.theta[nz:]
-    best = LsqSolution(
-        problem.N @ z, d.copy(), win.cost, win.status, win.nfev, win.njev, win.name, alternatives
+    best = _solution(
+        problem.N @ z, d.copy(), win.cost, win.status, win.nfev, win.njev, win.name, candidates
     )
     if best.status == 0:
         warnings.warn(
@@ -580,6 +490,4 @@ def linearised_matrix(problem: Problem) -> np.ndarray:
     the unit-column scaling the solver applies) measures how well the basis
     separates the coefficients.
     """
-    pattern = {"safe": "safe", "safe-abs-sum": "abs", "plain": "plain"}[problem.form.denominator]
-    model = _Model(problem, pattern)
-    return model.sk_system(1.0, np.ones_like(problem.x))[0]
+    return _Model(problem).sk_system(1.0, np.ones_like(problem.x))[0]

@@ -8,15 +8,12 @@ fit interval, g = P/Q, with the numerator ``c = N z``
 uniform weighting; for ``normal`` / ``normal:SIGMA`` it is the normal
 density divided by its peak, ``w(x) = exp(-x^2 / (2 SIGMA^2))``.
 
-Linear structure
-----------------
-For a level h, ``w |f Q - P| <= h Q`` at a point is linear in (z, d) once
-Q is linear in d:
-
-* ``safe``: Q = 1 + sum_j d_j |f_j| with d_j >= 0 standing for |d_j|;
-* ``plain``: Q = 1 + sum_j d_j f_j, plus ``Q >= Q_MIN_PLAIN`` at the points;
-* ``safe-abs-sum``: for a fixed sign pattern s(x) of B = sum_j d_j f_j,
-  Q = 1 + s B, plus ``s B >= 0`` at the points (then 1 + s B = 1 + |B|).
+The LPs
+-------
+For a level h, ``w |f Q - P| <= h Q`` at a point is linear in (z, d) once Q
+is linear in d: for ``safe`` with d_j >= 0 standing for |d_j|, for ``plain``
+as it is, for ``safe-abs-sum`` for a fixed sign pattern of B. Each such
+choice is an LP family; the LPs themselves are :mod:`opade_fit.minimax_lp`.
 
 Method
 ------
@@ -25,10 +22,7 @@ Method
    of level h_k, one LP (:func:`scipy.optimize.linprog`, HiGHS) minimises
    ``t`` subject to ``(w |f Q - P| - h_k Q) / Q_k <= t`` at every point;
    the new level h_{k+1} < h_k unless h_k is already optimal. Convergence is
-   superlinear. Every LP is written in scaled variables around the incumbent:
-   ``theta = theta_k + h_k D u`` and ``t = h_k tau`` with D the inverse column
-   norms, so all entries and right-hand sides are O(1) whatever the error
-   level (a cold start makes HiGHS report false infeasibility near 1e-9).
+   superlinear (every LP in scaled variables around the incumbent).
 2. **Exchange**: the LP points start as the fit grid; after convergence the
    error is measured on the dense 100,001-point grid and its local maxima
    above the level are added, until the dense level is within
@@ -46,12 +40,13 @@ Method
    instead yields a better incumbent and the iteration resumes.
 
 For ``safe-abs-sum`` the sign patterns searched are, in this order, B >= 0,
-B with the sign of x, the sign pattern of the least-squares solution
-(``B~lsq``) and those of the other least-squares candidates within
-:data:`ALT_MARGIN` of its cost (``B~lsq:<start>``), each when it is new; the
-lower bound is the minimum over the patterns, so it holds only for forms
-whose B has one of these patterns on the LP points. The best family is chosen
-by :func:`~opade_fit.lsq.choose` (levels within :data:`LEVEL_TIE_RTOL` tie).
+B with the sign of x, and the sign pattern of every least-squares candidate
+within :data:`ALT_MARGIN` of the best cost (``B~lsq:<start>``, in the fixed
+start order; none is dropped as a repeat, so no rounding-level comparison
+decides the set); the lower bound is the minimum over the patterns, so it
+holds only for forms whose B has one of these patterns on the LP points.
+The best family is chosen by :func:`~opade_fit.choice.choose` (levels within
+:data:`LEVEL_TIE_RTOL` tie).
 
 The certificate reports ``upper_bound`` (the achieved weighted max error on
 the dense grid), ``lower_bound`` and ``gap = (upper - lower) /
@@ -71,17 +66,19 @@ References
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
 
-from .lsq import CHECK_POINTS, MAX_SAFE_D, LsqSolution, OpadeFitWarning, choose
+from .choice import check_error, choose
+from .denominators import Denominator
+from .lsq import OpadeFitWarning
+from .minimax_lp import Family, Points, level_on, solve_lp
 from .problem import Problem, parse_weight
 from .result import DENSE_POINTS
+from .solution import Solution
 
-__all__ = ["MESSAGES", "MinimaxSolution", "minimax_weight", "solve_minimax"]
+__all__ = ["MESSAGES", "METHOD", "minimax_weight", "solve_minimax"]
 
 _EPS = np.finfo(np.float64).eps
 #: Stop the differential correction when a step improves the level by less than this.
@@ -106,25 +103,14 @@ CERT_GAMMAS = (2e-4, 1e-3, 4e-3, 1.6e-2, 6.4e-2, 0.25, 0.6)
 MAX_CERT_RESTARTS = 3
 #: Exchange rounds (dense peaks added to the points) within one certification.
 MAX_CERT_EXCHANGES = 12
-#: ``plain``: Q >= Q_MIN_PLAIN at the LP points (keeps the fit pole-free on them).
-Q_MIN_PLAIN = 1e-3
 #: Levels below ROUNDING_FLOOR * eps * max(w|f|) are rounding noise (exact targets).
 ROUNDING_FLOOR = 1e3
-#: Lower bound on tau in every LP (harmless for the certificate, keeps LPs bounded).
-TAU_MIN = -100.0
-#: Differential-correction steps keep Q <= TRUST_Q * Q_k at the points (normalisation).
-TRUST_Q = 4.0
 #: Levels within this relative distance (plus the rounding floor) are ties between
 #: families: the check-interval error, then the family order decides (docs/minimax.md).
 LEVEL_TIE_RTOL = 1e-6
-#: ``safe-abs-sum``: the least-squares B counts as 0 at a point where |B| is below
-#: SIGN_RTOL * sum_j |d_j f_j| (its sign there does not make a new pattern).
-SIGN_RTOL = 1e-9
-#: ``safe-abs-sum``: other least-squares candidates within ALT_MARGIN (relative cost) of
-#: the winner contribute their sign pattern of B as a family.
+#: ``safe-abs-sum``: every least-squares candidate within ALT_MARGIN (relative cost) of
+#: the best contributes its sign pattern of B as a family.
 ALT_MARGIN = 0.25
-#: ... unless its d is within SAME_D_RTOL (relative norm) of a start already taken.
-SAME_D_RTOL = 1e-6
 #: Target relative gap for status 1.
 GAP_TARGET = 1e-2
 
@@ -139,30 +125,8 @@ MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class MinimaxSolution:
-    """Coefficients and diagnostics of one minimax fit.
-
-    ``numerator`` is c_0..c_k, ``denominator`` d_1..d_l (increasing degree,
-    the leading 1 of Q implicit), as in :class:`~opade_fit.lsq.LsqSolution`.
-    """
-
-    numerator: np.ndarray
-    denominator: np.ndarray
-    level: float
-    lower_bound: float
-    status: int
-    iterations: int
-    nfev: int
-    start: str
-
-    @property
-    def success(self) -> bool:
-        return self.status in (1, 2, 3, 5)
-
-    @property
-    def message(self) -> str:
-        return MESSAGES[self.status]
+#: The record's ``solver.method`` (:class:`~opade_fit.solution.Solution`).
+METHOD = "minimax differential correction + LP certificate (HiGHS), {start}"
 
 
 def minimax_weight(weight: str, x: np.ndarray) -> np.ndarray:
@@ -177,45 +141,14 @@ def minimax_weight(weight: str, x: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * (x / sigma) ** 2)
 
 
-# ----------------------------------------------------------------------------------------
-# LP families
-# ----------------------------------------------------------------------------------------
-@dataclass
-class _Points:
-    """The LP points with the data every LP needs there."""
-
-    x: np.ndarray
-    f: np.ndarray  # target
-    w: np.ndarray  # weight
-    F: np.ndarray  # basis values (max(k,l)+1, m)
-
-
-@dataclass
-class _Family:
-    """One LP family: Q = 1 + d . phi(x) with side constraints."""
-
-    name: str
-    kind: str  # "safe", "plain", "abs"
-    sign: Any = None  # callable x -> s(x) for "abs"
-    steps: int = 0
-    lps: int = 0
-    failed: bool = False
-    log: list = field(default_factory=list)
-
-    def phi(self, F: np.ndarray, l: int, x: np.ndarray) -> np.ndarray:
-        Fd = F[1 : l + 1]
-        if self.kind == "safe":
-            return np.abs(Fd)
-        if self.kind == "abs":
-            return Fd * self.sign(x)
-        return Fd
-
-
 class _Solver:
-    def __init__(self, problem: Problem, lsq: LsqSolution):
+    """The dense grid, the LP points and the descent/certification steps of one fit."""
+
+    def __init__(self, problem: Problem):
         self.problem = problem
         form = problem.form
         self.form = form
+        self.den = form.denominator_object
         self.k, self.l = form.degrees
         self.N = problem.N
         self.nz = problem.N.shape[1]
@@ -235,157 +168,35 @@ class _Solver:
         m = problem.x.size
         sel = np.unique(np.linspace(0, m - 1, min(m, BASE_POINTS)).round().astype(np.int64))
         x = problem.x[sel]
-        self.points0 = _Points(x, problem.f[sel], minimax_weight(spec.weight, x), problem.F[:, sel])
+        self.points0 = Points(x, problem.f[sel], minimax_weight(spec.weight, x), problem.F[:, sel])
 
     # -- evaluation -------------------------------------------------------------------
-    def true_q(self, F: np.ndarray, d: np.ndarray) -> np.ndarray:
-        Fd = F[1 : self.l + 1]
-        den = self.form.denominator
-        if den == "safe":
-            return 1.0 + np.abs(d) @ np.abs(Fd)
-        if den == "safe-abs-sum":
-            return 1.0 + np.abs(d @ Fd)
-        return 1.0 + d @ Fd
-
     def dense_error(self, theta: np.ndarray) -> np.ndarray:
         """Signed weighted error w (f - g) on the dense grid (nan-free: inf at poles)."""
         z, d = theta[: self.nz], theta[self.nz :]
         P = z @ self.psi_d
-        Q = self.true_q(self.Fd, d)
+        Q = self.den.q(self.Fd, d)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             e = self.wd * (self.fd - P / Q)
         return np.where(np.isfinite(e), e, np.inf)
 
-    def level_on(self, pts: _Points, fam: _Family, theta: np.ndarray) -> float:
+    def level_on(self, pts: Points, fam: Family, theta: np.ndarray) -> float:
         """Weighted max error at the LP points, or inf if a side constraint fails."""
-        z, d = theta[: self.nz], theta[self.nz :]
-        P = z @ (self.N.T @ pts.F[: self.k + 1])
-        Qp = 1.0 + d @ fam.phi(pts.F, self.l, pts.x)
-        lim = 1.0 if fam.kind == "abs" else (Q_MIN_PLAIN if fam.kind == "plain" else 0.0)
-        if fam.kind != "safe" and np.any(Qp < lim * (1 - 1e-9)):
-            return np.inf
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            e = np.abs(pts.w * (pts.f - P / Qp))
-        return float(np.max(e)) if np.all(np.isfinite(e)) else np.inf
+        return level_on(pts, fam, theta, self.N, self.k)
 
-    # -- one LP --------------------------------------------------------------------------
-    def lp(
-        self,
-        pts: _Points,
-        fam: _Family,
-        theta: np.ndarray,
-        h: float,
-        hs: float,
-        *,
-        trust: float | None = TRUST_Q,
-    ):
-        """min tau s.t. (w|fQ - P| - hQ)/rho <= hs*tau, in u with theta = theta_k + hs*D*u.
-
-        ``trust``: also Q <= trust * rho at the points (the differential
-        correction's normalisation); None for the certificate LP.
-
-        Returns (tau, theta_new) or None if HiGHS failed.
-        """
-        nz, l = self.nz, self.l
-        z, d = theta[:nz], theta[nz:]
-        psi = self.N.T @ pts.F[: self.k + 1]  # (nz, m)
-        phi = fam.phi(pts.F, l, pts.x)  # (l, m)
-        P = z @ psi
-        Qp = 1.0 + d @ phi
-        lim = Q_MIN_PLAIN if fam.kind == "plain" else 1.0
-        rho = np.maximum(np.abs(Qp), lim)
-        if fam.kind == "abs":
-            rho = np.maximum(rho, 1.0 + np.abs(d @ pts.F[1 : l + 1]))
-        w, f = pts.w, pts.f
-        r0 = w * (f * Qp - P) / rho
-        q0 = Qp / rho
-        Mz = (w * psi / rho).T  # (m, nz)
-        Md1 = (((w * f - h) / rho) * phi).T
-        Md2 = (((-w * f - h) / rho) * phi).T
-        # the column of q_0, the constant term of Q (1 for the family; free in the
-        # certificate, where the form is read homogeneously: see ``certify``)
-        Mq1 = ((w * f - h) / rho)[:, None]
-        Mq2 = ((-w * f - h) / rho)[:, None]
-        A1 = np.hstack([-Mz, Md1, Mq1])
-        A2 = np.hstack([Mz, Md2, Mq2])
-        col = np.max(np.abs(np.vstack([A1, A2])), axis=0)
-        col[~(col > 0)] = 1.0
-        D = 1.0 / col
-        m = len(f)
-        blocks = [A1 * D, A2 * D]
-        rhs = [(h * q0 - r0) / hs, (h * q0 + r0) / hs]
-        taus = [-np.ones(m), -np.ones(m)]
-        zeros = np.zeros((m, nz))
-        if fam.kind != "safe" and l > 0:  # Q >= lim * q_0 (plain), s B >= 0 (abs)
-            side = np.hstack([zeros, -(phi / rho).T, -((1.0 - lim) / rho)[:, None]]) * D
-            blocks.append(side)
-            rhs.append((q0 - lim / rho) / hs)
-            taus.append(np.zeros(m))
-        if trust is not None and l > 0:
-            blocks.append(np.hstack([zeros, (phi / rho).T, np.zeros((m, 1))]) * D)
-            rhs.append((trust - q0) / hs)
-            taus.append(np.zeros(m))
-        A = np.vstack(blocks)
-        A = np.hstack([A, np.concatenate(taus)[:, None]])
-        bvec = np.concatenate(rhs)
-        n = nz + l + 1
-        bounds = [(None, None)] * nz
-        homogeneous = trust is None
-        if fam.kind == "safe":
-            # descent steps keep |d_j| <= MAX_SAFE_D like least squares; the
-            # homogeneous certificate LP stays unbounded (a bound for every form)
-            bounds += [
-                (
-                    -d[j] / (hs * D[nz + j]),
-                    None if homogeneous else max(MAX_SAFE_D - d[j], 0.0) / (hs * D[nz + j]),
-                )
-                for j in range(l)
-            ]
-        else:
-            bounds += [(None, None)] * l
-        bounds.append((-1.0 / (hs * D[-1]), None) if homogeneous else (0.0, 0.0))
-        bounds.append((TAU_MIN, None))
-        eq = {}
-        if homogeneous:  # scale: sum_i Q(x_i)/rho_i stays at its incumbent value
-            row = np.concatenate([np.zeros(nz), np.sum(phi / rho, axis=1), [np.sum(1.0 / rho)]])
-            row = row * D
-            eq = {
-                "A_eq": np.concatenate([row / np.max(np.abs(row)), [0.0]])[None, :],
-                "b_eq": [0.0],
-            }
-        cost = np.zeros(n + 1)
-        cost[-1] = 1.0
-        fam.lps += 1
-        # presolve costs 5x the solve on these tall, dense, well-scaled LPs
-        res = linprog(
-            cost,
-            A_ub=A,
-            b_ub=bvec,
-            bounds=bounds,
-            method="highs",
-            options={"presolve": False},
-            **eq,
-        )
-        if res.status != 0 or res.x is None or not np.all(np.isfinite(res.x)):
-            return None
-        step = hs * D * res.x[:n]
-        new = theta + step[:-1]
-        q_const = 1.0 + step[-1]
-        if homogeneous:  # back to q_0 = 1 (q_0 -> 0 is the limit of huge coefficients)
-            new = new / q_const if q_const > 1e-12 else theta.copy()
-        if fam.kind == "safe":
-            new[nz:] = np.maximum(new[nz:], 0.0)
-        return float(res.x[-1]), new
+    def lp(self, pts: Points, fam: Family, theta: np.ndarray, h: float, hs: float, **kw):
+        """One LP of the family around theta (:func:`~opade_fit.minimax_lp.solve_lp`)."""
+        return solve_lp(pts, fam, theta, h, hs, self.N, self.k, **kw)
 
     # -- differential correction + exchange -----------------------------------------------
-    def add_points(self, pts: _Points, xs: np.ndarray) -> _Points:
+    def add_points(self, pts: Points, xs: np.ndarray) -> Points:
         xs = np.setdiff1d(xs, pts.x)
         if xs.size == 0:
             return pts
         F = self.form.basis_values(xs)[0]
         x = np.concatenate([pts.x, xs])
         order = np.argsort(x, kind="stable")
-        return _Points(
+        return Points(
             x[order],
             np.concatenate([pts.f, self.problem.spec.target(xs)])[order],
             np.concatenate([pts.w, minimax_weight(self.weight, xs)])[order],
@@ -410,7 +221,7 @@ class _Solver:
             xs += self.form.poles(theta[self.nz :], self.interval)
         return np.array(sorted(xs), dtype=np.float64)
 
-    def descend(self, pts: _Points, fam: _Family, theta: np.ndarray):
+    def descend(self, pts: Points, fam: Family, theta: np.ndarray):
         """Differential correction with exchange from ``theta``.
 
         The level is always the dense one; each LP runs on the working points,
@@ -453,7 +264,7 @@ class _Solver:
             pts = pts2
         return pts, theta, H, ok
 
-    def certify(self, pts: _Points, fam: _Family, theta: np.ndarray, target: float):
+    def certify(self, pts: Points, fam: Family, theta: np.ndarray, target: float):
         """Largest certified lower bound below ``target`` (improving theta when possible).
 
         The LP at level h_lo = target (1 - gamma) without the trust region is
@@ -493,29 +304,43 @@ def _z_from_c(N: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(N, c, rcond=None)[0]
 
 
-def solve_minimax(
-    problem: Problem, lsq_solution: LsqSolution
-) -> tuple[MinimaxSolution, dict[str, Any], dict[str, Any]]:
+def _solution(c, d, upper, lower, floor, status, steps, lps, start, scope) -> Solution:
+    """A minimax :class:`~opade_fit.solution.Solution` with its certificate."""
+    return Solution(
+        numerator=c,
+        denominator=d,
+        value=float(upper),
+        status=status,
+        success=status in (1, 2, 3, 5),
+        message=MESSAGES[status],
+        method=METHOD,
+        start=start,
+        iterations=int(steps),
+        nfev=int(lps),
+        certificate=_certificate(lower, upper, floor, scope),
+    )
+
+
+def solve_minimax(problem: Problem, lsq_solution: Solution) -> Solution:
     """Minimax fit of ``problem`` from the least-squares fit (see module docstring).
 
     Parameters
     ----------
     problem : Problem
         The discretised fit (its grid is the first set of LP points).
-    lsq_solution : LsqSolution
-        The least-squares fit of the same problem: the warm start.
+    lsq_solution : Solution
+        The least-squares fit of the same problem (:func:`~opade_fit.lsq.solve_lsq`):
+        the warm start, and its candidates the sign patterns of ``safe-abs-sum``.
 
     Returns
     -------
-    solution : MinimaxSolution
-    certificate : dict
-        ``lower_bound, upper_bound, gap, scope`` (floats and a sentence).
-    solver : dict
-        ``method, success, status, message, iterations, nfev``.
+    Solution
+        ``value`` is the achieved weighted max error (target units); ``certificate``
+        holds ``lower_bound, upper_bound, gap, scope`` (floats and a sentence).
     """
     form = problem.form
     k, l = form.degrees
-    s = _Solver(problem, lsq_solution)
+    s = _Solver(problem)
     weighted = s.weight != "uniform"
     what = (
         f"the weighted max error max w(x)|g(x) - f(x)| with w = exp(-x^2/(2 sigma^2)) ({s.weight})"
@@ -524,23 +349,24 @@ def solve_minimax(
     )
     if s.nz == 0:  # P = 0: g = 0 whatever Q
         lvl = s.scale_f
-        sol = MinimaxSolution(np.zeros(k + 1), np.zeros(l), lvl, lvl, 3, 0, 0, "forced-zero")
-        cert = _certificate(lvl, lvl, s.floor, f"{what}; the constraint forces P = 0, so g = 0")
-        return sol, cert, _solver_block(sol)
+        scope = f"{what}; the constraint forces P = 0, so g = 0"
+        return _solution(
+            np.zeros(k + 1), np.zeros(l), lvl, lvl, s.floor, 3, 0, 0, "forced-zero", scope
+        )
 
     c0 = np.asarray(lsq_solution.numerator, dtype=np.float64)
     d0 = np.asarray(lsq_solution.denominator, dtype=np.float64)
     theta0 = np.concatenate([_z_from_c(problem.N, c0), d0])
-    den = form.denominator
-    fams: list[tuple[_Family, np.ndarray]] = []
-    if den == "safe":
+    den = s.den
+    fams: list[tuple[Family, np.ndarray]] = []
+    if den.sign_pattern:
+        fams.extend(_abs_families(s, theta0, lsq_solution))
+    elif den.nonnegative_d:
         th = theta0.copy()
         th[s.nz :] = np.abs(th[s.nz :])
-        fams.append((_Family("safe", "safe"), th))
-    elif den == "plain":
-        fams.append((_Family("plain", "plain"), theta0))
+        fams.append((Family(den.name, den), th))
     else:
-        fams.extend(_abs_families(s, theta0, lsq_solution))
+        fams.append((Family(den.name, den), theta0))
 
     results = []
     for fam, th in fams:
@@ -548,7 +374,7 @@ def solve_minimax(
         pts, th, H, ok = s.descend(pts, fam, th)
         results.append([fam, pts, th, H if ok else np.inf])
     # best by dense level; levels within LEVEL_TIE_RTOL are ties, decided by the max error
-    # on the check interval, then the family order (lsq.choose)
+    # on the check interval, then the family order (choice.choose)
     ib = _best_family(s, results)
     upper = results[ib][3]
     # certify every family below the best upper bound
@@ -584,80 +410,56 @@ def solve_minimax(
             OpadeFitWarning,
             stacklevel=2,
         )
-    sol = MinimaxSolution(c, d.copy(), upper, lower, status, steps, lps, fam.name)
-    scope = _scope(what, form.denominator, [r[0].name for r in results])
-    return sol, _certificate(lower, upper, s.floor, scope), _solver_block(sol)
+    scope = _scope(what, den, [r[0].name for r in results])
+    return _solution(c, d.copy(), upper, lower, s.floor, status, steps, lps, fam.name, scope)
 
 
 def _best_family(s: _Solver, results: list) -> int:
-    """Index of the best family result ``[fam, pts, theta, level]`` (see :func:`lsq.choose`)."""
-    a, b = s.problem.spec.check_interval
-    x = np.linspace(a, b, CHECK_POINTS)
-    f = s.problem.spec.target(x)
-    keys = []
-    for _fam, _pts, th, level in results:
-        with np.errstate(all="ignore"):
-            g = s.form.evaluate(x, s.N @ th[: s.nz], th[s.nz :])
-            e = float(np.max(np.abs(g - f)))
-        keys.append((level, e if np.isfinite(e) else np.inf))
+    """Index of the best family result ``[fam, pts, theta, level]`` (:func:`choice.choose`).
+
+    Keys: the dense level, then the max error on the check interval, then the family order.
+    """
+    keys = [(level, check_error(s.problem, th)) for _fam, _pts, th, level in results]
     return choose(keys, [(LEVEL_TIE_RTOL, s.floor), (LEVEL_TIE_RTOL, s.floor)])
 
 
-def _abs_families(
-    s: _Solver, theta0: np.ndarray, lsq: LsqSolution
-) -> list[tuple[_Family, np.ndarray]]:
+def _abs_families(s: _Solver, theta0: np.ndarray, lsq: Solution) -> list[tuple[Family, np.ndarray]]:
     """Sign patterns for safe-abs-sum, each with a least-squares start (sign of d chosen to fit).
 
-    B >= 0, B ~ sign(x), the pattern of the least-squares fit (``B~lsq``) and the pattern of
-    every other least-squares candidate whose cost is within :data:`ALT_MARGIN` of the
-    winner's (``B~lsq:<start>``, in the fixed start order), each when it is new.
+    B >= 0, B ~ sign(x), then the pattern of every least-squares candidate whose cost is within
+    :data:`ALT_MARGIN` of the best (``B~lsq:<start>``, the solution among them, in the fixed
+    start order of :func:`~opade_fit.lsq.solve_lsq`). No candidate is left out for resembling
+    another: whether two patterns are "the same" would be decided by the sign of B at a grid
+    point where B vanishes at the optimum, or by the distance between two d at convergence
+    level, both of which move with the last bits (issue 11; docs/minimax.md). A repeated
+    pattern costs LPs, not correctness.
     """
-    nz, l = s.nz, s.l
+    nz = s.nz
     x0 = s.points0.x
-    F0 = s.points0.F[1 : l + 1]
 
     def pattern_of(d):
         def sign(x, d=d):
-            b = d @ s.form.basis_values(np.atleast_1d(x))[0][1 : l + 1]
+            b = s.den.inner(s.form.basis_values(np.atleast_1d(x))[0], d)
             return np.where(b >= 0, 1.0, -1.0)
 
         return sign
 
-    starts = [("B~lsq", theta0)]
-    # costs below the least-squares rounding floor are all exact fits: ties, whatever the noise
-    floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(s.scale_f, 1.0)) ** 2
-    for c, d, name, cost in lsq.alternatives:
-        if cost <= lsq.cost * (1.0 + ALT_MARGIN) + floor:
-            starts.append((f"B~lsq:{name}", np.concatenate([_z_from_c(s.N, c), d])))
     cands = [
         ("B>=0", lambda x: np.ones_like(np.asarray(x, dtype=np.float64)), theta0),
         ("B~sign(x)", lambda x: np.where(np.asarray(x) >= 0, 1.0, -1.0), theta0),
     ]
-    fixed = [np.ones_like(x0), np.where(x0 >= 0, 1.0, -1.0)]
-    taken: list[np.ndarray] = []
-    for name, th in starts:
-        d = th[nz:]
-        B = d @ F0
-        sgn = np.where(B >= 0, 1.0, -1.0)
-        # the sign of B where it vanishes to rounding is noise: compare the patterns elsewhere
-        sure = np.abs(B) > SIGN_RTOL * (np.abs(d) @ np.abs(F0))
-        if any(np.all((sgn == p)[sure]) or np.all((sgn == -p)[sure]) for p in fixed):
-            continue
-        # the zeros of B (the kinks of |B|) move continuously with d, and the family's
-        # optimum with them: a start is new unless its d is that of a start already taken
-        scale = max(float(np.linalg.norm(d)), 1e-300)
-        if any(
-            min(np.linalg.norm(d - t), np.linalg.norm(d + t)) <= SAME_D_RTOL * scale for t in taken
-        ):
-            continue
-        taken.append(d)
-        cands.append((name, pattern_of(d), th))
+    # costs below the least-squares rounding floor are all exact fits: ties, whatever the noise
+    floor = 0.5 * (ROUNDING_FLOOR * _EPS * max(s.scale_f, 1.0)) ** 2
+    for c, d, name, cost in lsq.candidates:
+        if cost <= lsq.value * (1.0 + ALT_MARGIN) + floor:
+            th = np.concatenate([_z_from_c(s.N, c), d])
+            cands.append((f"B~lsq:{name}", pattern_of(th[nz:]), th))
     out = []
     for name, sign, th0 in cands:
         th = th0.copy()
-        if np.sum(sign(x0) * (th0[nz:] @ F0)) < 0:
+        if np.sum(sign(x0) * s.den.inner(s.points0.F, th0[nz:])) < 0:
             th[nz:] = -th[nz:]
-        out.append((_Family(name, "abs", sign), th))
+        out.append((Family(name, s.den, sign), th))
     return out
 
 
@@ -678,15 +480,15 @@ def _certificate(lower: float, upper: float, floor: float, scope: str) -> dict[s
     }
 
 
-def _scope(what: str, den: str, families: list[str]) -> str:
+def _scope(what: str, den: Denominator, families: list[str]) -> str:
     base = (
         f"bounds on {what} over the fit interval; the lower bound holds for every "
         f"coefficient set of the form"
     )
-    if den == "safe":
+    if not den.lp_q_min_imposed:
         rest = ""
-    elif den == "plain":
-        rest = f" with Q >= {Q_MIN_PLAIN:g} at the LP points (a finite subset of the interval)"
+    elif not den.sign_pattern:
+        rest = f" with Q >= {den.lp_q_min:g} at the LP points (a finite subset of the interval)"
     else:
         rest = (
             " whose inner sum B = sum_j d_j f_j has one of the sign patterns searched "
@@ -694,14 +496,3 @@ def _scope(what: str, den: str, families: list[str]) -> str:
             "other sign patterns are not covered"
         )
     return base + rest + "; the upper bound is measured on 100,001 uniform points"
-
-
-def _solver_block(sol: MinimaxSolution) -> dict[str, Any]:
-    return {
-        "method": f"minimax differential correction + LP certificate (HiGHS), {sol.start}",
-        "success": sol.success,
-        "status": sol.status,
-        "message": sol.message,
-        "iterations": int(sol.iterations),
-        "nfev": int(sol.nfev),
-    }

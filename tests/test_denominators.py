@@ -251,6 +251,23 @@ def test_torch_autograd_matches_the_closed_form_gradients():
         np.testing.assert_allclose(gd, closed, rtol=1e-12)
 
 
+def test_right_hand_derivative_at_a_zero_of_b():
+    """``right_hand=True``: Q' of safe-abs-sum at B = 0 (to rounding) is |B'|, else sgn(B) B'."""
+    x = np.array([-0.5, 0.0, 0.5])
+    F, dF = get_basis("monomial").evaluate(x, 1)
+    d = [-2.0]  # B = -2 x: B(0) = 0, B' = -2
+    np.testing.assert_array_equal(SAFE_ABS_SUM.dq_dx(F, dF, d, right_hand=True), [-2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(SAFE_ABS_SUM.dq_dx(F, dF, d), [-2.0, 0.0, 2.0])
+    np.testing.assert_array_equal(SAFE_ABS_SUM.dq_dx(F, dF, d, one_sided=True), [-2.0, -2.0, 2.0])
+    # B that vanishes only to rounding counts as 0: B = 0.1 - 10 * 0.01 at x = 0.1, B' = -1
+    F2, dF2 = get_basis("monomial").evaluate(np.array([0.1]), 2)
+    assert abs(SAFE_ABS_SUM.inner(F2, [1.0, -10.0])[0]) <= 1e-16
+    assert SAFE_ABS_SUM.dq_dx(F2, dF2, [1.0, -10.0], right_hand=True)[0] == 1.0
+    # the other kinds have no kink in B
+    for den in (SAFE, PLAIN):
+        np.testing.assert_array_equal(den.dq_dx(F, dF, d, right_hand=True), den.dq_dx(F, dF, d))
+
+
 @pytest.mark.parametrize("kind", DENOMINATORS)
 def test_stacked_torch_values_give_the_per_degree_results(kind):
     """Stacked torch arrays (degree on axis 0; coefficients (l,) or per channel (l, 1, C, 1))

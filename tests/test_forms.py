@@ -18,7 +18,8 @@ import sympy as sp
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from opade_fit.bases import BASIS_NAMES, get_basis
+from opade_fit.bases import BASIS_NAMES, basis_values, get_basis, series
+from opade_fit.denominators import get_denominator
 from opade_fit.errors import UsageError
 from opade_fit.forms import DENOMINATORS, RationalForm, parse_degrees
 
@@ -329,3 +330,33 @@ def test_numerator_only_form_is_the_basis_series():
     c = np.array([0.5, -1.0, 0.25, 2.0])
     F, _ = get_basis("hermite2").evaluate(x, 3)
     np.testing.assert_allclose(form.evaluate(x, c, []), c @ F, rtol=1e-15)
+
+
+# ------------------------------------------------- forms evaluate through the Denominator
+@pytest.mark.parametrize(
+    ("basis", "denominator"), list(itertools.product(BASIS_NAMES, DENOMINATORS))
+)
+def test_form_equals_the_denominator_built_one(basis, denominator):
+    """g, g' and the Jacobian of RationalForm are the ones built from basis_values + Denominator.
+
+    The reference takes the array-API path of the framework layers (per-degree lists, summed
+    term by term), the form the numpy path (stacked arrays, one BLAS reduction): the same
+    formulas, so they agree to rounding, at points away from the kinks.
+    """
+    form = RationalForm(basis, denominator, (5, 4))
+    seed = 100 + BASIS_NAMES.index(basis) * 3 + DENOMINATORS.index(denominator)
+    c, d = _coefficients(form, seed)
+    x = _smooth_points(form, c, d, seed)
+    table = get_basis(basis).recurrence_table(max(form.k, form.l))
+    f, df = basis_values(x, table, derivatives=True)  # per-degree lists
+    den = get_denominator(denominator)
+    P, dP = series(f, list(c)), series(df, list(c))
+    Q, dQ = den.q(f, list(d)), den.dq_dx(f, df, list(d))
+    g = P / Q
+    columns = [fi / Q for fi in f[: form.k + 1]]
+    columns += [-P / Q**2 * dq for dq in den.dq_dd(f, list(d))]
+    tol = 1e3 * EPS
+    _assert_close(form.evaluate(x, c, d), g, tol, "g")
+    _assert_close(form.derivative(x, c, d), dP / Q - P * dQ / Q**2, tol, "dg/dx")
+    _assert_close(form.jacobian(x, c, d), np.stack(columns, axis=1), tol, "jacobian")
+    assert form.denominator_object is den
