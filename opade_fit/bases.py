@@ -60,7 +60,6 @@ __all__ = [
     "Basis",
     "RecurrenceTable",
     "basis_values",
-    "basis_values_into",
     "get_basis",
     "series",
     "stacked",
@@ -118,81 +117,6 @@ def basis_values(
             df.append(dnxt)
         f.append(nxt)
     return f, df
-
-
-def basis_values_into(
-    x: Any, table: RecurrenceTable, out: Any, *, xp: Any = np, derivatives: bool = False
-) -> tuple[Any, Any]:
-    """:func:`basis_values` written in place into one stacked array (no temporaries).
-
-    The same recurrence, run row by row in ``out``::
-
-        f_{i+1} = lin_i f_i - c_i f_{i-1}
-        f'_{i+1} = lin_i f'_i + a_i f_i - c_i f'_{i-1},   lin_i = a_i x + b_i
-
-    With ``derivatives=True`` the value and derivative of a degree are one
-    pair, so each step updates both in one call. The updates ``v += alpha u``
-    use ``xp.axpy(v, alpha, u)`` when the namespace provides it (torch:
-    ``v.add_(u, alpha=alpha)``, one fused multiply-add pass), else
-    ``v += alpha * u`` (numpy: the arithmetic of :func:`basis_values`, bit for
-    bit). A fused step rounds once instead of twice, so values may differ from
-    :func:`basis_values` in the last bit.
-
-    Parameters
-    ----------
-    x : array
-        Points, any shape (numpy array or torch tensor: a library whose
-        ``multiply`` takes ``out=`` and whose arrays support item assignment).
-    table : RecurrenceTable
-        :meth:`Basis.recurrence_table` of the basis; ``n = len(table)``.
-    out : array
-        Shape ``(n + 1, *x.shape)``, or ``(n + 1, 2, *x.shape)`` with
-        derivatives, in the dtype of x; overwritten.
-    xp : namespace, default numpy
-        Provides ``multiply`` (with ``out=``), ``empty_like`` and optionally
-        ``axpy``.
-    derivatives : bool, default False
-        Also compute the derivatives with respect to x.
-
-    Returns
-    -------
-    values, derivatives : array, array or None
-        Views of ``out``: stacked f_i(x) (degree on axis 0) and f_i'(x).
-    """
-    axpy = getattr(xp, "axpy", None)
-
-    def add(v: Any, alpha: float, u: Any) -> None:
-        if axpy is not None:
-            axpy(v, alpha, u)
-        else:
-            v += alpha * u
-
-    F = out[:, 0] if derivatives else out
-    F[0] = 1.0
-    if derivatives:
-        out[0, 1] = 0.0
-    lin, lin_ab, tmp = x, (1.0, 0.0), None
-    for i, (a, b, c) in enumerate(table):
-        if (a, b) != lin_ab:
-            tmp = xp.empty_like(x) if tmp is None else tmp
-            lin, lin_ab = tmp, (a, b)
-            if a == 1.0:
-                lin[...] = x
-            else:
-                xp.multiply(x, a, out=lin)
-            if b != 0.0:
-                lin += b
-        if i == 0:
-            F[1] = lin
-            if derivatives:
-                out[1, 1] = a
-            continue
-        xp.multiply(lin, out[i], out=out[i + 1])
-        if derivatives:
-            add(out[i + 1, 1], a, out[i, 0])
-        if c != 0.0:
-            add(out[i + 1], -c, out[i - 1])
-    return F, (out[:, 1] if derivatives else None)
 
 
 def stacked(values: Any) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from types import SimpleNamespace
 
 import numpy as np
 import numpy.polynomial as npp
@@ -20,7 +19,7 @@ from basis_oracle import SCIPY_ORACLE
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opade_fit.bases import BASES, BASIS_NAMES, basis_values, basis_values_into, get_basis
+from opade_fit.bases import BASES, BASIS_NAMES, get_basis
 from opade_fit.errors import UsageError
 
 MAX_DEGREE = 12
@@ -308,37 +307,3 @@ def test_negative_or_non_integer_degree_is_rejected(n):
 def test_exact_layer_rejects_bad_degree(n):
     with pytest.raises(UsageError, match=r"`n` must be an integer >= 0"):
         get_basis("legendre").sympy_polys(n)
-
-
-# -- the in-place stacked recurrence (used by the torch layer's eager blocks) ----------------
-@pytest.mark.parametrize("name", BASIS_NAMES)
-def test_basis_values_into_numpy_is_basis_values_bit_for_bit(name):
-
-    table = get_basis(name).recurrence_table(6)
-    x = np.linspace(-2.7, 3.1, 40).reshape(4, 10)
-    f, df = basis_values(x, table, derivatives=True)
-    F, dF = basis_values_into(x, table, np.full((7, 2, 4, 10), np.nan), derivatives=True)
-    G, none = basis_values_into(x, table, np.full((7, 4, 10), np.nan))
-    assert none is None
-    for i in range(7):
-        np.testing.assert_array_equal(F[i], np.broadcast_to(f[i], x.shape))
-        np.testing.assert_array_equal(dF[i], np.broadcast_to(df[i], x.shape))
-        np.testing.assert_array_equal(G[i], np.broadcast_to(f[i], x.shape))
-
-
-@pytest.mark.parametrize("name", BASIS_NAMES)
-def test_basis_values_into_torch_fused_steps_agree_to_rounding(name):
-    """torch's fused ``axpy`` steps round once instead of twice: equal to a few ulps."""
-    torch = pytest.importorskip("torch")
-    xp = SimpleNamespace(
-        multiply=torch.mul,
-        empty_like=torch.empty_like,
-        axpy=lambda v, alpha, u: v.add_(u, alpha=alpha),  # fused: one rounding
-    )
-    table = get_basis(name).recurrence_table(6)
-    x = np.linspace(-2.7, 3.1, 64)
-    F, dF = get_basis(name).evaluate(x, 6)
-    out = torch.full((7, 2, 64), float("nan"), dtype=torch.float64)
-    Ft, dFt = basis_values_into(torch.from_numpy(x), table, out, xp=xp, derivatives=True)
-    _assert_close_scaled(Ft.numpy(), F, 20 * EPS)
-    _assert_close_scaled(dFt.numpy(), dF, 20 * EPS)

@@ -143,7 +143,7 @@ def compare_records(
                     f"(relative difference {abs(a - b) / max(abs(a), abs(b)):.2e} > {rtol:g})"
                     + worse
                 )
-    from ..lsq import guard_interval  # the solvers' module: not on the get_init path
+    from ..choice import guard_interval  # not on the get_init path
 
     guard = guard_interval(ci)
     if not _same_poles(_poles_in(cp, guard), _poles_in(fp, guard)):
