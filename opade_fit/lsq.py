@@ -305,6 +305,28 @@ class _Candidate:
     njev: int
 
 
+def _continue(model: _Model, c: _Candidate, max_nfev: int, interval: tuple[float, float]) -> bool:
+    """Refine candidate ``c`` further from where it stopped, for ``max_nfev`` evaluations.
+
+    The result replaces ``c``'s coefficients, cost and status when its cost is finite and
+    not larger (after snapping d_j to the bound for ``safe``) and, for ``plain``, Q has no
+    root on ``interval``; the evaluations count either way. Returns whether it was kept.
+    """
+    with np.errstate(all="ignore"):
+        res = model.refine(c.theta, max_nfev=max_nfev)
+    c.nfev += int(res.nfev)
+    c.njev += int(res.njev or 0)
+    theta, cost = res.x, float(res.cost)
+    if np.isfinite(cost) and model.den.nonnegative_d:
+        theta, cost = model.snap_to_bounds(theta, cost)
+    if not np.isfinite(cost) or cost > c.cost:
+        return False
+    if model.form.denominator == "plain" and model.form.poles(model.split(theta)[1], interval):
+        return False
+    c.theta, c.cost, c.status = theta, cost, int(res.status)
+    return True
+
+
 def _rank(problem: Problem, cands: list[_Candidate], floor: float) -> int:
     """The winner among refined candidates (:func:`~opade_fit.choice.choose` with the lsq keys).
 
@@ -430,14 +452,8 @@ def solve_lsq(
         # STAGE_MARGIN of the best: the cap must not decide between them
         cut = min(c.cost for c in cands) * (1.0 + STAGE_MARGIN) + floor
         for c in cands:
-            if c.status != 0 or c.cost > cut:
-                continue
-            with np.errstate(all="ignore"):
-                res = model.refine(c.theta, max_nfev=full_nfev - STAGE_NFEV)
-            c.nfev += int(res.nfev)
-            c.njev += int(res.njev or 0)
-            if np.isfinite(res.cost) and res.cost <= c.cost:
-                c.theta, c.cost, c.status = res.x, float(res.cost), int(res.status)
+            if c.status == 0 and c.cost <= cut:
+                _continue(model, c, full_nfev - STAGE_NFEV, (a, b))
     if not cands:
         warnings.warn(
             f"no finite, pole-free least-squares solution for {form.label()}; returning g = 0",
@@ -449,19 +465,7 @@ def solve_lsq(
     if win.status == 0:
         # the ranking is done; the winner alone continues until TRF converges
         for _ in range(WINNER_EXTRA_BUDGETS):
-            with np.errstate(all="ignore"):
-                res = model.refine(win.theta, max_nfev=full_nfev)
-            win.nfev += int(res.nfev)
-            win.njev += int(res.njev or 0)
-            theta, cost = res.x, float(res.cost)
-            if np.isfinite(cost) and den.nonnegative_d:
-                theta, cost = model.snap_to_bounds(theta, cost)
-            if not np.isfinite(cost) or cost > win.cost:
-                break
-            if form.denominator == "plain" and form.poles(model.split(theta)[1], (a, b)):
-                break
-            win.theta, win.cost, win.status = theta, cost, int(res.status)
-            if win.status != 0:
+            if not _continue(model, win, full_nfev, (a, b)) or win.status != 0:
                 break
     candidates = tuple(
         (problem.N @ c.theta[:nz], c.theta[nz:].copy(), c.name, c.cost) for c in cands
