@@ -60,6 +60,7 @@ __all__ = [
     "Basis",
     "RecurrenceTable",
     "basis_values",
+    "derivative_factors",
     "get_basis",
     "series",
     "stacked",
@@ -117,6 +118,46 @@ def basis_values(
             df.append(dnxt)
         f.append(nxt)
     return f, df
+
+
+@functools.cache
+def derivative_factors(table: RecurrenceTable) -> tuple[float, ...] | None:
+    """kappa_1..kappa_n with ``f_i' = kappa_i f_{i-1}`` for every i, or None if the table has none.
+
+    Appell-type families have this property: the monomials (kappa_i = i) and both
+    Hermite families (He: kappa_i = i, H: kappa_i = 2i); the others do not. It is
+    checked exactly, in rational arithmetic on the table's float values (each float
+    is a binary fraction), on the polynomials the recurrence generates
+    (``f_0 = 1``, ``f_{i+1} = (a_i x + b_i) f_i - c_i f_{i-1}``). A consumer may then
+    take the derivatives from the values (``f_i'`` from ``f_{i-1}``) instead of running
+    the derivative recurrence.
+
+    Parameters
+    ----------
+    table : RecurrenceTable
+        :meth:`Basis.recurrence_table` of the basis; ``n = len(table)``.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(kappa_1, ..., kappa_n)`` (empty for n = 0), or None.
+    """
+    polys: list[list[Fraction]] = [[Fraction(1)]]
+    factors: list[float] = []
+    for i, (a, b, c) in enumerate(table):
+        a, b, c = Fraction(a), Fraction(b), Fraction(c)
+        lin_f = [Fraction(0)] + [a * v for v in polys[i]]  # a x f_i
+        nxt = [u + b * v for u, v in zip(lin_f, polys[i] + [Fraction(0)], strict=True)]
+        if i > 0:
+            for j, v in enumerate(polys[i - 1]):
+                nxt[j] -= c * v
+        polys.append(nxt)
+        derivative = [j * v for j, v in enumerate(nxt)][1:]  # f_{i+1}', degree i
+        kappa = derivative[-1] / polys[i][-1] if polys[i][-1] else None
+        if kappa is None or any(u != kappa * v for u, v in zip(derivative, polys[i], strict=True)):
+            return None
+        factors.append(float(kappa))
+    return tuple(factors)
 
 
 def stacked(values: Any) -> bool:

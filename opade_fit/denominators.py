@@ -14,7 +14,17 @@ kind               Q(x)                        dQ/dd_j
 =================  ==========================  ===============================
 
 with the inner sum ``B = sum_j d_j f_j`` (for ``safe``, :meth:`~Denominator.inner`
-is ``sum_j |d_j| |f_j| = Q - 1``). ``safe`` and ``safe-abs-sum`` have
+is ``sum_j |d_j| |f_j| = Q - 1``). Every kind has the shape
+
+    Q = 1 + h(sum_j w(d_j) phi(f_j(x))),    each of h, w, phi the identity or |.|,
+
+recorded on the kind as ``outer_abs`` (h), ``d_abs`` (w) and ``f_abs`` (phi):
+``safe`` is (h, w, phi) = (id, |.|, |.|), ``safe-abs-sum`` (|.|, id, id) and
+``plain`` (id, id, id). The chain rule on that shape gives every derivative
+(dQ/dd_j = h'(B) w'(d_j) phi(f_j), Q' = h'(B) sum_j w(d_j) phi'(f_j) f_j'); a
+consumer that evaluates Q as matrix products over stacked rows (the PyTorch
+layer's eager blocks) uses the shape, and tests check that it reproduces
+these methods. ``safe`` and ``safe-abs-sum`` have
 Q >= 1; ``plain`` can vanish (poles). Each kind is an instance of
 :class:`Denominator` in :data:`DENOMINATOR_KINDS`, looked up by
 :func:`get_denominator`. Its methods are the one place where Q and its
@@ -197,6 +207,9 @@ class Denominator:
     lp_q_min_imposed : bool
         Whether the LP needs side constraints for ``lp_q_min`` (False when
         the linear Q is >= 1 by construction).
+    outer_abs, d_abs, f_abs : bool
+        The shape ``Q = 1 + h(sum_j w(d_j) phi(f_j))`` (module docstring):
+        whether h, w and phi are |.| (else the identity).
     """
 
     name: str
@@ -205,6 +218,9 @@ class Denominator:
     sign_pattern: bool = False
     lp_q_min: float = PLAIN_LP_Q_MIN
     lp_q_min_imposed: bool = True
+    outer_abs: bool = False
+    d_abs: bool = False
+    f_abs: bool = False
 
     def inner(self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np) -> Any:
         """The inner sum: ``sum_j d_j f_j``, or ``sum_j |d_j| |f_j|`` for ``safe``.
@@ -363,11 +379,17 @@ class _SafeAbsSum(Denominator):
 
 #: ``safe``: Q = 1 + sum_j |d_j| |f_j(x)| >= 1.
 SAFE: Denominator = _Safe(
-    "safe", "1 + sum_j |d_j| |f_j(x)|", nonnegative_d=True, lp_q_min=1.0, lp_q_min_imposed=False
+    "safe",
+    "1 + sum_j |d_j| |f_j(x)|",
+    nonnegative_d=True,
+    lp_q_min=1.0,
+    lp_q_min_imposed=False,
+    d_abs=True,
+    f_abs=True,
 )
 #: ``safe-abs-sum``: Q = 1 + |sum_j d_j f_j(x)| >= 1.
 SAFE_ABS_SUM: Denominator = _SafeAbsSum(
-    "safe-abs-sum", "1 + |sum_j d_j f_j(x)|", sign_pattern=True, lp_q_min=1.0
+    "safe-abs-sum", "1 + |sum_j d_j f_j(x)|", sign_pattern=True, lp_q_min=1.0, outer_abs=True
 )
 #: ``plain``: Q = 1 + sum_j d_j f_j(x) (poles possible).
 PLAIN: Denominator = Denominator("plain", "1 + sum_j d_j f_j(x)")

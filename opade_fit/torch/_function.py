@@ -30,13 +30,14 @@ slab of that view.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import torch
 
-from ..bases import basis_values
+from ..bases import basis_values, derivative_factors
 from ..denominators import get_denominator
 
 __all__ = ["BLOCK", "RationalFunction", "rational_apply"]
@@ -70,23 +71,28 @@ def _single_block(x: torch.Tensor) -> bool:
     return torch.compiler.is_compiling() or x.device.type != "cpu"
 
 
-def _blocks(shape: tuple[int, int, int], target: int) -> Iterator[tuple[slice, slice, slice]]:
-    """Contiguous (nb, cb, mb) slabs covering an (N, C, M) view, each about ``target`` elements."""
+def _blocks(shape: tuple[int, int, int], target: int) -> Iterator[tuple[int | slice, slice, slice]]:
+    """Contiguous (nb, cb, mb) slabs covering an (N, C, M) view, each about ``target`` elements.
+
+    The first index is an integer when a block lies within one n (nb = 1; the slab is
+    then (cb, mb)), else a slice of several whole n.
+    """
     N, C, M = shape
     if M >= target:
         for n in range(N):
             for ch in range(C):
                 for m0 in range(0, M, target):
-                    yield slice(n, n + 1), slice(ch, ch + 1), slice(m0, min(m0 + target, M))
+                    yield n, slice(ch, ch + 1), slice(m0, min(m0 + target, M))
     elif C * M >= target:
         cb = max(target // M, 1)
         for n in range(N):
             for c0 in range(0, C, cb):
-                yield slice(n, n + 1), slice(c0, min(c0 + cb, C)), slice(0, M)
+                yield n, slice(c0, min(c0 + cb, C)), slice(0, M)
     else:
         nb = max(target // (C * M), 1)
         for n0 in range(0, N, nb):
-            yield slice(n0, min(n0 + nb, N)), slice(0, C), slice(0, M)
+            n1 = min(n0 + nb, N)
+            yield (n0 if n1 - n0 == 1 else slice(n0, n1)), slice(0, C), slice(0, M)
 
 
 def _layout(x: torch.Tensor, numerator: torch.Tensor, denominator: torch.Tensor):
@@ -124,31 +130,27 @@ def _channel_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(dim=(0, 2))
 
 
-def _evaluate(x, numerator, denominator, recurrence: Recurrence, kind: str) -> torch.Tensor:
-    """g(x) = P(x)/Q(x) blockwise; same shape and dtype as x."""
+def _evaluate_whole(x, numerator, denominator, recurrence: Recurrence, kind: str) -> torch.Tensor:
+    """g(x) = P(x)/Q(x) as one functional expression (compiled, non-CPU); shaped like x."""
     shape, work, c, d = _layout(x, numerator, denominator)
     den = get_denominator(kind)
     l = d.shape[0]
     x3 = x.reshape(shape)
     out = torch.empty(shape, dtype=x.dtype, device=x.device)
-    target = x.numel() if _single_block(x) else BLOCK
-    for blk in _blocks(shape, target):
-        ch = blk[1]
-        f, _ = basis_values(x3[blk].to(work), recurrence, xp=_XP)
-        P = _series(f, c[:, :, ch].unbind(0))
-        if l == 0:
-            out[blk].copy_(P)
-        else:
-            torch.div(P, den.q(f, d[:, :, ch].unbind(0), xp=_XP), out=out[blk])
+    f, _ = basis_values(x3.to(work), recurrence, xp=_XP)
+    P = _series(f, c.unbind(0))
+    if l == 0:
+        out.copy_(P)
+    else:
+        torch.div(P, den.q(f, d.unbind(0), xp=_XP), out=out)
     return out.view(x.shape)
 
 
-def _gradients(x, numerator, denominator, grad, recurrence: Recurrence, kind: str, needs):
-    """(dL/dx, dL/dc, dL/dd) from dL/dg = ``grad``, blockwise; None where not needed.
+def _gradients_whole(x, numerator, denominator, grad, recurrence: Recurrence, kind: str, needs):
+    """(dL/dx, dL/dc, dL/dd) from dL/dg = ``grad`` as functional expressions; None where not needed.
 
-    With grad mode on (``create_graph=True``) the whole tensor is one block and
-    the input gradient is built without ``out=``, so autograd can differentiate
-    these formulas again (second derivatives).
+    The path under ``torch.compile``, on non-CPU devices and with grad mode on
+    (``create_graph=True``: autograd differentiates these formulas again).
     """
     shape, work, c, d = _layout(x, numerator, denominator)
     den = get_denominator(kind)
@@ -159,36 +161,244 @@ def _gradients(x, numerator, denominator, grad, recurrence: Recurrence, kind: st
     gx = torch.empty(shape, dtype=x.dtype, device=x.device) if need_x else None
     gc = torch.zeros(k + 1, C, dtype=work, device=x.device) if need_c else None
     gd = torch.zeros(l, C, dtype=work, device=x.device) if need_d else None
-    target = x.numel() if differentiable or _single_block(x) else BLOCK
-    for blk in _blocks(shape, target):
-        ch = blk[1]
-        cs, ds = c[:, :, ch].unbind(0), d[:, :, ch].unbind(0)
-        f, df = basis_values(x3[blk].to(work), recurrence, xp=_XP, derivatives=need_x)
-        G = g3[blk].to(work)
-        g = _series(f, cs)  # P, then g = P / Q
+    cs, ds = c.unbind(0), d.unbind(0)
+    f, df = basis_values(x3.to(work), recurrence, xp=_XP, derivatives=need_x)
+    G = g3.to(work)
+    g = _series(f, cs)  # P, then g = P / Q
+    if l > 0:
+        Q = den.q(f, ds, xp=_XP)
+        G = G / Q  # R = G / Q: dL/dc_i = sum R f_i
+        g = g / Q
+    if need_x:
+        dg = _series(df, cs)  # P', then P' - g Q'
         if l > 0:
-            Q = den.q(f, ds, xp=_XP)
-            G = G / Q  # R = G / Q: dL/dc_i = sum R f_i
-            g = g / Q
-        if need_x:
-            dg = _series(df, cs)  # P', then P' - g Q'
-            if l > 0:
-                dg = dg - g * den.dq_dx(f, df, ds, xp=_XP)
-            if differentiable:
-                gx = (dg * G).to(x.dtype).expand(shape)
-            else:
-                torch.mul(dg, G, out=gx[blk])
-        if need_c:
-            sums = [G.sum(dim=(0, 2))] + [_channel_sum(G, f[i]) for i in range(1, k + 1)]
-            gc[:, ch] += torch.stack(sums)
-        if need_d and l > 0:
-            S = g * G  # G P / Q^2
-            gd[:, ch] -= torch.stack([_channel_sum(S, w) for w in den.dq_dd(f, ds, xp=_XP)])
+            dg = dg - g * den.dq_dx(f, df, ds, xp=_XP)
+        if differentiable:
+            gx = (dg * G).to(x.dtype).expand(shape)
+        else:
+            torch.mul(dg, G, out=gx)
+    if need_c:
+        gc += torch.stack([G.sum(dim=(0, 2))] + [_channel_sum(G, f[i]) for i in range(1, k + 1)])
+    if need_d and l > 0:
+        S = g * G  # G P / Q^2
+        gd -= torch.stack([_channel_sum(S, w) for w in den.dq_dd(f, ds, xp=_XP)])
     return (
         None if gx is None else gx.reshape(x.shape),
         None if gc is None else gc.t().reshape(numerator.shape).to(numerator.dtype),
         None if gd is None else gd.t().reshape(denominator.shape).to(denominator.dtype),
     )
+
+
+# -- eager CPU blocks -------------------------------------------------------------------------
+def _block_rows(n: int, l: int, f_abs: bool, kappa, derivatives: bool) -> int:
+    """Rows of :class:`_Block`'s ``V``: values, phi(f_j), then derivative rows for backward."""
+    rows = n + 1 + (l if f_abs else 0)
+    if derivatives:
+        rows += (n + 1 if kappa is None else 0) + (l if f_abs else 0)
+    return rows
+
+
+class _Block:
+    """Buffers of one block shape, reused block after block: rows of (cb, W) points.
+
+    The rows of ``V`` (cb, rows, W) are the values f_0..f_n, then phi(f_1)..phi(f_l) when
+    phi = |.| (``f_abs``; otherwise phi(f_j) is row j itself): ``nv`` rows. Backward
+    adds the derivative rows: f_0'..f_n' from the derivative recurrence, or none when
+    the basis has ``f_i' = kappa_i f_{i-1}`` (``kappa``, from
+    :func:`opade_fit.bases.derivative_factors`), whose derivatives are the value rows
+    themselves; then phi'(f_j) f_j' (divided by kappa_j) when phi = |.|. One matrix
+    product of the weights (:func:`_weights`) with ``V`` gives the rows of ``O``: P and
+    the inner sum B of Q (and P', B'); one product of (R, T) with the first ``nv`` rows
+    gives every coefficient gradient. f_0 = 1, f_0' = 0 and f_1' = a_0 are filled once.
+    All views are made here, once, so that a block costs only its arithmetic.
+    """
+
+    def __init__(self, cb: int, nb: int, mb: int, n: int, l: int, table: Recurrence,
+                 den, kappa, work: torch.dtype, device: torch.device,
+                 derivatives: bool) -> None:  # fmt: skip
+        empty = functools.partial(torch.empty, dtype=work, device=device)
+        W = nb * mb
+        self.nv = nv = n + 1 + (l if den.f_abs else 0)
+        recurrent = derivatives and kappa is None
+        rows = _block_rows(n, l, den.f_abs, kappa, derivatives)
+        self.V = empty(cb, rows, W)
+        self.valuesT = self.V[:, :nv].transpose(1, 2)
+        self.f = self.V.unbind(1)[: n + 1]
+        self.f[0].fill_(1.0)
+        first = n + 1 if den.f_abs else 1
+        self.F_rows, self.A = self.V[:, 1 : l + 1], self.V[:, first : first + l]
+        self.df = None
+        if recurrent:
+            self.df = self.V.unbind(1)[nv : nv + n + 1]
+            self.df[0].fill_(0.0)
+            if n > 0:
+                self.df[1].fill_(table[0][0])
+        # the rows holding f_j' (or f_j' / kappa_j) for j = 1..l, and phi'(f_j) times them
+        self.dF_rows = self.V[:, nv + 1 : nv + l + 1] if recurrent else self.V[:, 0:l]
+        self.D = self.V[:, rows - l : rows] if derivatives and den.f_abs else None
+        self.lin, self.X, self.S = empty(cb, W), empty(cb, W), empty(cb, W)
+        self.Xg = self.X.view(cb, nb, mb).transpose(0, 1)  # gather/scatter view, (nb, cb, mb)
+        self.O = empty(cb, 4 if derivatives else 2, W)  # P, B (then Q), P', B'
+        self.P, self.Q, *self.dPQ = self.O.unbind(1)
+        self.RT = empty(cb, 2, W)  # R = G / Q, T = R g h'(B)
+        self.R, self.T = self.RT.unbind(1)
+        self.Rg = self.R.view(cb, nb, mb).transpose(0, 1)
+
+
+def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block) -> None:
+    """f_1..f_n (and f_2'..f_n' when the block has derivative rows) of ``x`` (cb, W), in place.
+
+    The recurrence of :func:`opade_fit.bases.basis_values` (the same table and steps:
+    ``f_{i+1} = lin_i f_i - c_i f_{i-1}``, ``f'_{i+1} = a_i f_i + lin_i f'_i - c_i f'_{i-1}``
+    with ``lin_i = a_i x + b_i``), written with ``out=`` and in-place steps so that no
+    temporary is allocated; ``lin_i`` is computed once for each run of equal (a_i, b_i).
+    """
+    f, df = blk.f, blk.df
+    lin, current = x, (1.0, 0.0)
+    for i, (a, b, c) in enumerate(table):
+        if (a, b) != current:
+            lin, current = blk.lin, (a, b)
+            torch.mul(x, a, out=lin) if a != 1.0 else lin.copy_(x)
+            if b != 0.0:
+                lin.add_(f[0], alpha=b)
+        if i == 0:
+            f[1].copy_(lin)
+            continue
+        torch.mul(lin, f[i], out=f[i + 1])
+        if c != 0.0:
+            f[i + 1].sub_(f[i - 1], alpha=c)
+        if df is not None:
+            torch.mul(lin, df[i], out=df[i + 1])
+            df[i + 1].add_(f[i], alpha=a)
+            if c != 0.0 and i > 1:
+                df[i + 1].sub_(df[i - 1], alpha=c)
+
+
+def _weights(numerator, denominator, rows: int, n: int, den, kappa, work, derivatives: bool):
+    """The (C, 2 or 4, rows) weights of :class:`_Block`'s product, and w'(d) as (C, l, 1).
+
+    Row 0 puts c_i on the f_i rows (P); row 1 w(d_j) on the phi(f_j) rows, plus 1 on
+    f_0 when h is the identity (then it gives Q = 1 + B, else B). For backward, row 2
+    puts c_i on the f_i' rows (P') and row 3 w(d_j) on the phi'(f_j) f_j' rows (B'),
+    times kappa_i where the derivative rows are value rows. w'(d) is None when w is the
+    identity.
+    """
+    C = numerator.shape[0] if numerator.dim() == 2 else 1
+    c = numerator.detach().to(work).reshape(C, -1)
+    d = denominator.detach().to(work).reshape(C, -1)
+    k, l = c.shape[1] - 1, d.shape[1]
+    nv = n + 1 + (l if den.f_abs else 0)
+    first = n + 1 if den.f_abs else 1
+    w = d.abs() if den.d_abs else d
+    Wt = torch.zeros(C, 4 if derivatives else 2, rows, dtype=work, device=numerator.device)
+    Wt[:, 0, : k + 1] = c
+    Wt[:, 1, first : first + l] = w
+    if not den.outer_abs:
+        Wt[:, 1, 0] = 1.0
+    if derivatives:
+        if kappa is None:
+            Wt[:, 2, nv : nv + k + 1] = c
+            dw, dcols = w, (rows - l if den.f_abs else nv + 1)
+        else:
+            factors = torch.tensor((0.0, *kappa), dtype=work, device=numerator.device)
+            Wt[:, 2, :k] = c[:, 1:] * factors[1 : k + 1]
+            dw, dcols = w * factors[1 : l + 1], (rows - l if den.f_abs else 0)
+        Wt[:, 3, dcols : dcols + l] = dw
+    return Wt, first, (d.sign().unsqueeze(1) if den.d_abs else None)
+
+
+def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False, False, False)):
+    """Forward (``grad`` None: g(x)) or backward ((dL/dx, dL/dc, dL/dd)) by eager CPU blocks.
+
+    Per block: the recurrence writes the rows of :class:`_Block`; one batched matrix
+    product gives P, B (and P', B'), with ``Q = 1 + h(B)`` (the ``Denominator`` shape
+    ``Q = 1 + h(sum_j w(d_j) phi(f_j))``); then, for backward, R = G / Q, g = P / Q,
+    dL/dx = R (P' - g Q') with Q' = h'(B) B', and one product of (R, T = R g h'(B))
+    with the value rows gives dL/dc_i = sum R f_i and dL/dd_j = -w'(d_j) sum T phi(f_j).
+    Every elementwise step writes in place into the block's buffers or the result.
+    """
+    shape, work, _, _ = _layout(x, numerator, denominator)
+    den = get_denominator(kind)
+    backward = grad is not None
+    need_x, need_c, need_d = needs
+    derivatives = backward and need_x
+    n, C = len(recurrence), shape[1]
+    k, l = numerator.shape[-1] - 1, denominator.shape[-1]
+    kappa = derivative_factors(recurrence)
+    rows = _block_rows(n, l, den.f_abs, kappa, derivatives)
+    Wt, first, dw = _weights(numerator, denominator, rows, n, den, kappa, work, derivatives)
+    x3 = x.reshape(shape)
+    g3 = grad.reshape(shape) if backward else None
+    out = torch.empty(shape, dtype=x.dtype, device=x.device) if (not backward or need_x) else None
+    sums = torch.zeros(C, 2, n + 1 + (l if den.f_abs else 0), dtype=work, device=x.device)
+    need_sums = need_c or need_d
+    buffers: dict[tuple[int, int, int], _Block] = {}
+    for blk in _blocks(shape, BLOCK):
+        xs = x3[blk]  # (cb, mb) for one n, else (nb, cb, mb)
+        nb, (cb, mb) = (1, xs.shape) if xs.dim() == 2 else (xs.shape[0], xs.shape[1:])
+        b = buffers.get((cb, nb, mb))
+        if b is None:
+            b = buffers[(cb, nb, mb)] = _Block(cb, nb, mb, n, l, recurrence, den, kappa, work,
+                                               x.device, derivatives)  # fmt: skip
+        direct = nb == 1 and x.dtype == work
+        if direct:
+            xb = xs
+        else:
+            (b.Xg if nb > 1 else b.X).copy_(xs)
+            xb = b.X
+        ch = blk[1] if C > 1 else slice(None)
+        _recurrence_rows(xb, recurrence, b)
+        if den.f_abs:
+            torch.abs(b.F_rows, out=b.A)
+            if derivatives:
+                torch.sign(b.F_rows, out=b.D).mul_(b.dF_rows)
+        torch.bmm(Wt[ch], b.V, out=b.O)
+        P, Q = b.P, b.Q  # Q: 1 + B, or B when h = |.|
+        if den.outer_abs:
+            if backward:
+                torch.sign(Q, out=b.S)
+            Q.abs_().add_(b.f[0])
+        target = out[blk] if out is not None else None
+        if not backward:
+            if direct:
+                torch.div(P, Q, out=target)
+            else:
+                target.copy_(P.div_(Q) if nb == 1 else P.div_(Q).view(cb, nb, mb).transpose(0, 1))
+            continue
+        R, T = b.R, b.T
+        G = g3[blk]
+        if direct:
+            torch.div(G, Q, out=R)
+        else:
+            (b.Rg if nb > 1 else R).copy_(G)
+            R.div_(Q)
+        g = P.div_(Q)
+        if need_sums:
+            torch.mul(g, R, out=T)
+            if den.outer_abs:
+                T.mul_(b.S)
+            sums[ch] += torch.bmm(b.RT, b.valuesT)
+        if need_x:
+            dg, dQ = b.dPQ  # P', then P' - g Q'; B'
+            if den.outer_abs:
+                dQ.mul_(b.S)
+            dg.addcmul_(g, dQ, value=-1.0)
+            if direct:
+                torch.mul(R, dg, out=target)
+            else:
+                dg.mul_(R)
+                target.copy_(dg if nb == 1 else dg.view(cb, nb, mb).transpose(0, 1))
+    if not backward:
+        return out.view(x.shape)
+    gc = gd = None
+    if need_c:
+        gc = sums[:, 0, : k + 1].reshape(numerator.shape).to(numerator.dtype)
+    if need_d:
+        gd = -sums[:, 1, first : first + l]
+        if dw is not None:
+            gd = gd * dw.squeeze(1)
+        gd = gd.reshape(denominator.shape).to(denominator.dtype)
+    return None if out is None else out.view(x.shape), gc, gd
 
 
 class RationalFunction(torch.autograd.Function):
@@ -206,7 +416,9 @@ class RationalFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(x, numerator, denominator, recurrence, kind):
-        return _evaluate(x, numerator, denominator, recurrence, kind)
+        if _single_block(x):
+            return _evaluate_whole(x, numerator, denominator, recurrence, kind)
+        return _eager(x, numerator, denominator, recurrence, kind)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -219,7 +431,11 @@ class RationalFunction(torch.autograd.Function):
     def backward(ctx, grad):
         x, numerator, denominator = ctx.saved_tensors
         needs = tuple(ctx.needs_input_grad[:3])
-        gx, gc, gd = _gradients(x, numerator, denominator, grad, ctx.recurrence, ctx.kind, needs)
+        args = (x, numerator, denominator)
+        if torch.is_grad_enabled() or _single_block(x):  # create_graph=True, compiled, GPU
+            gx, gc, gd = _gradients_whole(*args, grad, ctx.recurrence, ctx.kind, needs)
+        else:
+            gx, gc, gd = _eager(*args, ctx.recurrence, ctx.kind, grad=grad, needs=needs)
         return gx, gc, gd, None, None
 
 
