@@ -44,7 +44,7 @@ __all__ = ["BLOCK", "RationalFunction", "rational_apply"]
 
 #: Elements per block in eager CPU mode (see the module docstring); measured with
 #: ``benchmarks/layer_speed.py --blocks`` (docs/torch.md).
-BLOCK = 1 << 15
+BLOCK = 1 << 14
 
 Recurrence = tuple[tuple[float, float, float], ...]
 
@@ -352,7 +352,7 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
             torch.abs(b.F_rows, out=b.A)
             if derivatives:
                 torch.sign(b.F_rows, out=b.D).mul_(b.dF_rows)
-        torch.bmm(Wt[ch], b.V, out=b.O)
+        torch.bmm(Wt if C == 1 else Wt[ch], b.V, out=b.O)
         P, Q = b.P, b.Q  # Q: 1 + B, or B when h = |.|
         if den.outer_abs:
             if backward:
@@ -377,7 +377,7 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
             torch.mul(g, R, out=T)
             if den.outer_abs:
                 T.mul_(b.S)
-            sums[ch] += torch.bmm(b.RT, b.valuesT)
+            (sums if C == 1 else sums[ch]).baddbmm_(b.RT, b.valuesT)
         if need_x:
             dg, dQ = b.dPQ  # P', then P' - g Q'; B'
             if den.outer_abs:
