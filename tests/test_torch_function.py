@@ -184,12 +184,16 @@ def test_kinks_use_sgn_0_equal_0():
 
 
 def test_blocks_cover_every_element_once():
+    """Every element in exactly one slab of at most TINY_BLOCK elements, with its channels."""
     for shape in [(1, 1, 1000), (4, 3, 100), (4, 3, 10), (50, 3, 1), (3, 70, 1), (2, 1, 64)]:
         count = torch.zeros(shape)
-        for blk in _function._blocks(shape, TINY_BLOCK):
-            assert count[blk].numel() <= TINY_BLOCK
-            assert count[blk].is_contiguous()
-            count[blk] += 1
+        channel = torch.arange(shape[1], dtype=torch.float32).reshape(1, -1, 1).expand(shape)
+        for ch, (slab, chans) in _function._blocks((count, channel), TINY_BLOCK):
+            assert slab.numel() <= TINY_BLOCK
+            assert slab.is_contiguous()
+            slab += 1
+            cols = chans if chans.dim() == 2 else chans[0]  # (cb, mb) or (nb, C, M)
+            assert torch.equal(cols[:, 0], torch.arange(shape[1], dtype=torch.float32)[ch])
         assert torch.equal(count, torch.ones(shape))
 
 

@@ -71,28 +71,35 @@ def _single_block(x: torch.Tensor) -> bool:
     return torch.compiler.is_compiling() or x.device.type != "cpu"
 
 
-def _blocks(shape: tuple[int, int, int], target: int) -> Iterator[tuple[int | slice, slice, slice]]:
-    """Contiguous (nb, cb, mb) slabs covering an (N, C, M) view, each about ``target`` elements.
+def _blocks(
+    tensors: tuple[torch.Tensor, ...], target: int
+) -> Iterator[tuple[slice, list[torch.Tensor]]]:
+    """Contiguous slabs of about ``target`` elements covering (N, C, M) tensors of one shape.
 
-    The first index is an integer when a block lies within one n (nb = 1; the slab is
-    then (cb, mb)), else a slice of several whole n.
+    Yields (the channels of the slab, the slab of each tensor): (cb, mb) views within one
+    n (cut along M when M >= target, else along C), or (nb, C, M) views of several whole
+    n when C * M < target. The views come from ``split``, one call per cut, not from one
+    indexing per block.
     """
-    N, C, M = shape
+    N, C, M = tensors[0].shape
+    if N * C * M == 0:
+        return
     if M >= target:
-        for n in range(N):
-            for ch in range(C):
-                for m0 in range(0, M, target):
-                    yield n, slice(ch, ch + 1), slice(m0, min(m0 + target, M))
+        rows = [t.flatten(0, 1).split(1) for t in tensors]  # each (1, M), channel = row % C
+        for r in range(N * C):
+            ch = slice(r % C, r % C + 1)
+            for views in zip(*(t[r].split(target, 1) for t in rows), strict=True):
+                yield ch, list(views)
     elif C * M >= target:
         cb = max(target // M, 1)
         for n in range(N):
-            for c0 in range(0, C, cb):
-                yield n, slice(c0, min(c0 + cb, C)), slice(0, M)
+            pieces = zip(*(t[n].split(cb) for t in tensors), strict=True)
+            for c0, views in zip(range(0, C, cb), pieces, strict=True):
+                yield slice(c0, min(c0 + cb, C)), list(views)
     else:
         nb = max(target // (C * M), 1)
-        for n0 in range(0, N, nb):
-            n1 = min(n0 + nb, N)
-            yield (n0 if n1 - n0 == 1 else slice(n0, n1)), slice(0, C), slice(0, M)
+        for views in zip(*(t.split(nb) for t in tensors), strict=True):
+            yield slice(0, C), [v[0] if v.shape[0] == 1 else v for v in views]
 
 
 def _layout(x: torch.Tensor, numerator: torch.Tensor, denominator: torch.Tensor):
@@ -333,8 +340,10 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
     sums = torch.zeros(C, 2, n + 1 + (l if den.f_abs else 0), dtype=work, device=x.device)
     need_sums = need_c or need_d
     buffers: dict[tuple[int, int, int], _Block] = {}
-    for blk in _blocks(shape, BLOCK):
-        xs = x3[blk]  # (cb, mb) for one n, else (nb, cb, mb)
+    tensors = (x3,) + ((out,) if out is not None else ()) + ((g3,) if backward else ())
+    for ch, slabs in _blocks(tensors, BLOCK):
+        xs = slabs[0]  # (cb, mb) within one n, else (nb, cb, mb)
+        target = slabs[1] if out is not None else None
         nb, (cb, mb) = (1, xs.shape) if xs.dim() == 2 else (xs.shape[0], xs.shape[1:])
         b = buffers.get((cb, nb, mb))
         if b is None:
@@ -346,7 +355,6 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
         else:
             (b.Xg if nb > 1 else b.X).copy_(xs)
             xb = b.X
-        ch = blk[1] if C > 1 else slice(None)
         _recurrence_rows(xb, recurrence, b)
         if den.f_abs:
             torch.abs(b.F_rows, out=b.A)
@@ -358,7 +366,6 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
             if backward:
                 torch.sign(Q, out=b.S)
             Q.abs_().add_(b.f[0])
-        target = out[blk] if out is not None else None
         if not backward:
             if direct:
                 torch.div(P, Q, out=target)
@@ -366,7 +373,7 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
                 target.copy_(P.div_(Q) if nb == 1 else P.div_(Q).view(cb, nb, mb).transpose(0, 1))
             continue
         R, T = b.R, b.T
-        G = g3[blk]
+        G = slabs[-1]
         if direct:
             torch.div(G, Q, out=R)
         else:
