@@ -112,18 +112,21 @@ def test_matches_autograd_oracle_float64(basis, kind, tiny_blocks):
 
 
 #: seeds of the float32 accuracy comparison (its statistic pools their errors)
-ACCURACY_SEEDS = (3, 4, 5)
+ACCURACY_SEEDS = tuple(range(3, 13))
 
 
 @pytest.mark.parametrize(("basis", "kind"), FORMS, ids=FORM_IDS)
 def test_float32_is_as_accurate_as_the_autograd_oracle(basis, kind, tiny_blocks):
     """float32 errors against the float64 oracle: at most twice the former implementation's.
 
-    The errors are compared as root mean squares over every element of three random cases
+    The errors are compared as root mean squares over every element of ten random cases
     (each error relative to the largest |value| of its case): a maximum over a few hundred
     rounding errors is decided by single points, and with it even two correct float32
     implementations differ by more than 2x on some seeds (this closed-form Function does, in
-    3 of 63 form x seed cases).
+    3 of 63 form x seed cases). Ten cases, not three: the coefficient gradients are only
+    C * l = 12 numbers per case, and with 36 of them one reordering of float32 sums moved
+    the RMS by 4x (laguerre, safe-abs-sum, dL/dd), while over 20 cases of 9000 points the
+    two implementations agree within 25 %.
     """
     errors: dict[str, list[list]] = {"new": [[], [], [], []], "old": [[], [], [], []]}
     for seed in ACCURACY_SEEDS:

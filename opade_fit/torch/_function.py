@@ -252,66 +252,123 @@ class _Block:
         self.Rg = self.R.view(cb, nb, mb).transpose(0, 1)
 
 
-def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block) -> None:
-    """f_1..f_n (and f_2'..f_n' when the block has derivative rows) of ``x`` (cb, W), in place.
+@functools.cache
+def _program(table: Recurrence) -> tuple[tuple[float, ...], tuple[tuple, ...]]:
+    """The recurrence as one in-place step per degree on scaled rows r_i = s_i f_i.
 
-    The recurrence of :func:`opade_fit.bases.basis_values` (the same table and steps:
-    ``f_{i+1} = lin_i f_i - c_i f_{i-1}``, ``f'_{i+1} = a_i f_i + lin_i f'_i - c_i f'_{i-1}``
-    with ``lin_i = a_i x + b_i``), written with ``out=`` and in-place steps so that no
-    temporary is allocated; ``lin_i`` is computed once for each run of equal (a_i, b_i).
+    From ``f_{i+1} = (a_i x + b_i) f_i - c_i f_{i-1}`` (the table of
+    :func:`opade_fit.bases.basis_values`): with s_0 = s_1 = 1 and
+    ``s_{i+1} = -s_{i-1} / c_i`` the step is ``r_{i+1} = r_{i-1} + v_i lin_i r_i`` (one
+    ``addcmul``), where lin_i is x (b_i = 0; a_i goes into v_i) or a_i x + b_i; with
+    c_i = 0 it is ``r_{i+1} = lin_i r_i`` (s_{i+1} = s_i / u_i). The derivative rows
+    r_i' = s_i f_i' follow ``r'_{i+1} = r'_{i-1} + v_i lin_i r'_i + e_i r_i``. Scaling a
+    row changes no result: the weights and gradients carry 1 / s_i.
+
+    Returns
+    -------
+    inverse scales : tuple of float
+        1 / s_i for i = 0..n.
+    steps : tuple
+        ``(lin, v, e)`` for i = 1..n - 1, lin None for x or (a_i, b_i); v None for
+        c_i = 0 (then ``r_{i+1} = lin r_i``).
+    """
+    scales, steps = [1.0, 1.0], []
+    for i, (a, b, c) in enumerate(table[1:], start=1):
+        lin, u = (None, a) if b == 0.0 else ((a, b), 1.0)
+        if c != 0.0:
+            scales.append(-scales[i - 1] / c)
+            v = u * scales[i + 1] / scales[i]
+            steps.append((lin, v, v * a / u))
+        else:
+            scales.append(scales[i] / u)
+            steps.append((lin, None, a / u))
+    return tuple(1.0 / v for v in scales[: len(table) + 1]), tuple(steps)
+
+
+def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block) -> None:
+    """The scaled rows r_1..r_n (and r_2'..r_n' when the block has derivative rows), in place.
+
+    The steps of :func:`_program`, with ``out=`` and in-place calls so that no temporary
+    is allocated; ``lin_i = a_i x + b_i`` is computed once for each run of equal
+    (a_i, b_i) where b_i != 0. r_0 = 1, r_0' = 0 and r_1' = a_0 are constant rows.
     """
     f, df = blk.f, blk.df
-    lin, current = x, (1.0, 0.0)
-    for i, (a, b, c) in enumerate(table):
-        if (a, b) != current:
-            lin, current = blk.lin, (a, b)
-            torch.mul(x, a, out=lin) if a != 1.0 else lin.copy_(x)
-            if b != 0.0:
-                lin.add_(f[0], alpha=b)
-        if i == 0:
-            f[1].copy_(lin)
-            continue
-        torch.mul(lin, f[i], out=f[i + 1])
-        if c != 0.0:
-            f[i + 1].sub_(f[i - 1], alpha=c)
+    if not table:
+        return
+    a0, b0, _ = table[0]
+    torch.mul(x, a0, out=f[1]) if a0 != 1.0 else f[1].copy_(x)
+    if b0 != 0.0:
+        f[1].add_(f[0], alpha=b0)
+    current = None
+    for i, (lin_ab, v, e) in enumerate(_program(table)[1], start=1):
+        lin = x
+        if lin_ab is not None:
+            lin = blk.lin
+            if lin_ab != current:
+                torch.mul(x, lin_ab[0], out=lin).add_(f[0], alpha=lin_ab[1])
+                current = lin_ab
+        if v is None:
+            torch.mul(lin, f[i], out=f[i + 1])
+        else:
+            torch.addcmul(f[i - 1], lin, f[i], value=v, out=f[i + 1])
         if df is not None:
-            torch.mul(lin, df[i], out=df[i + 1])
-            df[i + 1].add_(f[i], alpha=a)
-            if c != 0.0 and i > 1:
-                df[i + 1].sub_(df[i - 1], alpha=c)
+            if v is None:
+                torch.mul(lin, df[i], out=df[i + 1])
+            else:
+                torch.addcmul(df[i - 1], lin, df[i], value=v, out=df[i + 1])
+            df[i + 1].add_(f[i], alpha=e)
 
 
-def _weights(numerator, denominator, rows: int, n: int, den, kappa, work, derivatives: bool):
-    """The (C, 2 or 4, rows) weights of :class:`_Block`'s product, and w'(d) as (C, l, 1).
+def _weights(numerator, denominator, rows: int, table: Recurrence, den, kappa, work,
+             derivatives: bool):  # fmt: skip
+    """The (C, 2 or 4, rows) weights of :class:`_Block`'s product, and the gradient scales.
 
-    Row 0 puts c_i on the f_i rows (P); row 1 w(d_j) on the phi(f_j) rows, plus 1 on
-    f_0 when h is the identity (then it gives Q = 1 + B, else B). For backward, row 2
-    puts c_i on the f_i' rows (P') and row 3 w(d_j) on the phi'(f_j) f_j' rows (B'),
-    times kappa_i where the derivative rows are value rows. w'(d) is None when w is the
-    identity.
+    Row 0 puts c_i / s_i on the rows r_i = s_i f_i (:func:`_program`), giving P; row 1
+    w(d_j) / phi(s_j) on the phi(r_j) rows, plus 1 on r_0 when h is the identity (then
+    it gives Q = 1 + B, else B). For backward, row 2 puts the same on the derivative
+    rows r_i' (P') and row 3 on the phi'(r_j) r_j' rows (B'); where the derivative rows
+    are value rows (f_i' = kappa_i f_{i-1}) the weights carry kappa_i / s_{i-1}.
+
+    Returns
+    -------
+    Wt : tensor (C, 2 or 4, rows)
+    gc_scale : tensor (k + 1,)
+        1 / s_i: dL/dc_i from the product with the r_i rows.
+    gd_scale : tensor (C, l)
+        -w'(d_j) / phi(s_j): dL/dd_j from the product with the phi(r_j) rows.
     """
     C = numerator.shape[0] if numerator.dim() == 2 else 1
-    c = numerator.detach().to(work).reshape(C, -1)
-    d = denominator.detach().to(work).reshape(C, -1)
-    k, l = c.shape[1] - 1, d.shape[1]
+    c = numerator.detach().to(torch.float64).reshape(C, -1)
+    d = denominator.detach().to(torch.float64).reshape(C, -1)
+    k, l, n = c.shape[1] - 1, d.shape[1], len(table)
     nv = n + 1 + (l if den.f_abs else 0)
     first = n + 1 if den.f_abs else 1
-    w = d.abs() if den.d_abs else d
-    Wt = torch.zeros(C, 4 if derivatives else 2, rows, dtype=work, device=numerator.device)
-    Wt[:, 0, : k + 1] = c
+    inv = torch.tensor(_program(table)[0], dtype=torch.float64)
+    inv_a = inv[1 : l + 1].abs() if den.f_abs else inv[1 : l + 1]  # 1 / phi(s_j)
+    w = (d.abs() if den.d_abs else d) * inv_a
+    Wt = torch.zeros(C, 4 if derivatives else 2, rows, dtype=torch.float64)
+    Wt[:, 0, : k + 1] = c * inv[: k + 1]
     Wt[:, 1, first : first + l] = w
     if not den.outer_abs:
         Wt[:, 1, 0] = 1.0
     if derivatives:
         if kappa is None:
-            Wt[:, 2, nv : nv + k + 1] = c
-            dw, dcols = w, (rows - l if den.f_abs else nv + 1)
-        else:
-            factors = torch.tensor((0.0, *kappa), dtype=work, device=numerator.device)
-            Wt[:, 2, :k] = c[:, 1:] * factors[1 : k + 1]
-            dw, dcols = w * factors[1 : l + 1], (rows - l if den.f_abs else 0)
-        Wt[:, 3, dcols : dcols + l] = dw
-    return Wt, first, (d.sign().unsqueeze(1) if den.d_abs else None)
+            Wt[:, 2, nv : nv + k + 1] = Wt[:, 0, : k + 1]
+            Wt[:, 3, (rows - l if den.f_abs else nv + 1) :][:, :l] = w
+        else:  # f_i' = kappa_i f_{i-1} = kappa_i r_{i-1} / s_{i-1}
+            kap = torch.tensor((0.0, *kappa), dtype=torch.float64)
+            Wt[:, 2, :k] = c[:, 1:] * kap[1 : k + 1] * inv[:k]
+            # phi'(f_j) f_j' = kappa_j sgn(s_j) / s_{j-1} * sgn(r_j) r_{j-1} for phi = |.|
+            dw = (d.abs() if den.d_abs else d) * kap[1 : l + 1] * inv[:l]
+            if den.f_abs:
+                dw = dw * inv[1 : l + 1].sign()
+            Wt[:, 3, (rows - l if den.f_abs else 0) :][:, :l] = dw
+    gd_scale = -inv_a * (d.sign() if den.d_abs else torch.ones_like(d))
+    return (
+        Wt.to(device=numerator.device, dtype=work),
+        inv[: k + 1].to(device=numerator.device, dtype=work),
+        gd_scale.to(device=numerator.device, dtype=work),
+    )
 
 
 def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False, False, False)):
@@ -333,7 +390,10 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
     k, l = numerator.shape[-1] - 1, denominator.shape[-1]
     kappa = derivative_factors(recurrence)
     rows = _block_rows(n, l, den.f_abs, kappa, derivatives)
-    Wt, first, dw = _weights(numerator, denominator, rows, n, den, kappa, work, derivatives)
+    Wt, gc_scale, gd_scale = _weights(
+        numerator, denominator, rows, recurrence, den, kappa, work, derivatives
+    )
+    first = n + 1 if den.f_abs else 1
     x3 = x.reshape(shape)
     g3 = grad.reshape(shape) if backward else None
     out = torch.empty(shape, dtype=x.dtype, device=x.device) if (not backward or need_x) else None
@@ -399,12 +459,10 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
         return out.view(x.shape)
     gc = gd = None
     if need_c:
-        gc = sums[:, 0, : k + 1].reshape(numerator.shape).to(numerator.dtype)
+        gc = (sums[:, 0, : k + 1] * gc_scale).reshape(numerator.shape).to(numerator.dtype)
     if need_d:
-        gd = -sums[:, 1, first : first + l]
-        if dw is not None:
-            gd = gd * dw.squeeze(1)
-        gd = gd.reshape(denominator.shape).to(denominator.dtype)
+        gd = (sums[:, 1, first : first + l] * gd_scale).reshape(denominator.shape)
+        gd = gd.to(denominator.dtype)
     return None if out is None else out.view(x.shape), gc, gd
 
 
