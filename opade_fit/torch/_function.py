@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -203,6 +204,26 @@ def _block_rows(n: int, l: int, f_abs: bool, kappa, derivatives: bool) -> int:
     if derivatives:
         rows += (n + 1 if kappa is None else 0) + (l if f_abs else 0)
     return rows
+
+
+_CACHE = threading.local()
+
+
+def _buffers(*key) -> dict[tuple[int, int, int], _Block]:
+    """This thread's blocks of one configuration, by (cb, nb, mb): reused across calls.
+
+    Allocating the ~1 MB of block buffers on every call made the allocator hand the
+    result tensor fresh pages (page faults on first write); kept per thread (blocks are
+    scratch space, so two threads must not share them), at most 8 configurations.
+    """
+    cache = getattr(_CACHE, "blocks", None)
+    if cache is None:
+        cache = _CACHE.blocks = {}
+    if key not in cache:
+        while len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = {}
+    return cache[key]
 
 
 class _Block:
@@ -399,7 +420,7 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
     out = torch.empty(shape, dtype=x.dtype, device=x.device) if (not backward or need_x) else None
     sums = torch.zeros(C, 2, n + 1 + (l if den.f_abs else 0), dtype=work, device=x.device)
     need_sums = need_c or need_d
-    buffers: dict[tuple[int, int, int], _Block] = {}
+    buffers = _buffers(recurrence, den, l, kappa, work, x.device, derivatives)
     tensors = (x3,) + ((out,) if out is not None else ()) + ((g3,) if backward else ())
     for ch, slabs in _blocks(tensors, BLOCK):
         xs = slabs[0]  # (cb, mb) within one n, else (nb, cb, mb)
