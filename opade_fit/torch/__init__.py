@@ -65,14 +65,20 @@ from ..layer_init import (  # noqa: E402
     initial_coefficients,
 )
 from ..result import FitResult  # noqa: E402
-from ._function import rational_apply  # noqa: E402
+from ._function import derivative_rows, rational_apply  # noqa: E402
 
 __all__ = ["INIT_RANDOM", "OPAU", "RANDOM_INIT_STD", "rational"]
 
 
 def _recurrence(basis: str, n: int) -> tuple[tuple[float, float, float], ...]:
-    """The basis recurrence (a_i, b_i, c_i), i < n: :meth:`Basis.recurrence_table`."""
-    return get_basis(basis).recurrence_table(n)
+    """The basis recurrence (a_i, b_i, c_i), i < n: :meth:`Basis.recurrence_table`.
+
+    Also settles, outside any traced code, whether its derivatives come from its values
+    (:func:`opade_fit.torch._function.derivative_rows`).
+    """
+    table = get_basis(basis).recurrence_table(n)
+    derivative_rows(table)
+    return table
 
 
 def rational(

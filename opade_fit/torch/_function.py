@@ -62,6 +62,19 @@ _XP = SimpleNamespace(
 )
 
 
+#: :func:`opade_fit.bases.derivative_factors` by recurrence table, filled outside traced
+#: code (:func:`derivative_rows`, called when a layer is built), so that torch.compile
+#: reads a constant instead of tracing the exact-arithmetic check.
+_KAPPA: dict[Recurrence, tuple[float, ...] | None] = {}
+
+
+def derivative_rows(table: Recurrence) -> tuple[float, ...] | None:
+    """kappa_i with f_i' = kappa_i f_{i-1} (:func:`opade_fit.bases.derivative_factors`), cached."""
+    if table not in _KAPPA:
+        _KAPPA[table] = derivative_factors(table)
+    return _KAPPA[table]
+
+
 def _work_dtype(dtype: torch.dtype) -> torch.dtype:
     """float16 / bfloat16 are computed in float32; float32 / float64 in their own dtype."""
     return torch.float32 if dtype in _HALF_TYPES else dtype
@@ -170,13 +183,16 @@ def _gradients_whole(x, numerator, denominator, grad, recurrence: Recurrence, ki
     gc = torch.zeros(k + 1, C, dtype=work, device=x.device) if need_c else None
     gd = torch.zeros(l, C, dtype=work, device=x.device) if need_d else None
     cs, ds = c.unbind(0), d.unbind(0)
-    f, df = basis_values(x3.to(work), recurrence, xp=_XP, derivatives=need_x)
+    kappa = derivative_rows(recurrence) if need_x else None
+    f, df = basis_values(x3.to(work), recurrence, xp=_XP, derivatives=need_x and kappa is None)
+    if kappa is not None:  # f_i' = kappa_i f_{i-1}: no derivative recurrence
+        df = [_XP.zeros_like(f[0])] + [kap * f[i] for i, kap in enumerate(kappa)]
     G = g3.to(work)
     g = _series(f, cs)  # P, then g = P / Q
     if l > 0:
-        Q = den.q(f, ds, xp=_XP)
-        G = G / Q  # R = G / Q: dL/dc_i = sum R f_i
-        g = g / Q
+        inverse = 1.0 / den.q(f, ds, xp=_XP)  # one division, two products
+        G = G * inverse  # R = G / Q: dL/dc_i = sum R f_i
+        g = g * inverse
     if need_x:
         dg = _series(df, cs)  # P', then P' - g Q'
         if l > 0:
@@ -409,7 +425,7 @@ def _eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False,
     derivatives = backward and need_x
     n, C = len(recurrence), shape[1]
     k, l = numerator.shape[-1] - 1, denominator.shape[-1]
-    kappa = derivative_factors(recurrence)
+    kappa = derivative_rows(recurrence)
     rows = _block_rows(n, l, den.f_abs, kappa, derivatives)
     Wt, gc_scale, gd_scale = _weights(
         numerator, denominator, rows, recurrence, den, kappa, work, derivatives
