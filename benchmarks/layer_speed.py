@@ -26,16 +26,35 @@ Timing runs the layers round-robin (one call of each per round, ``--repeat``
 rounds) so that load changes on a shared machine hit every layer alike; quote the
 medians and the ratios to GELU, and the machine load (printed).
 
+Allocator regimes (CPU, glibc): a layer's output and input gradient are new 8 MB
+tensors on every call. Whether glibc hands them recycled heap memory or fresh pages
+(a page fault per 4 KiB on first write) depends on its adaptive mmap threshold, so
+GELU's own time moved between about 5 and 20 ms from run to run, and every ratio to
+it with it. The timings are therefore taken under two fixed settings (``mallopt``),
+side by side in one run:
+
+* ``recycled``: M_MMAP_THRESHOLD 32 MiB and M_TRIM_THRESHOLD 1 GiB, so freed tensors
+  are reused without page faults (the steady state of a training loop, and what a
+  caching allocator gives on a GPU); GELU is at its fastest: the strict comparison;
+* ``fresh``: M_MMAP_THRESHOLD 128 KiB (fixed), so every large tensor is new memory
+  and pays its page faults, as every layer does until glibc's threshold adapts.
+
+``--allocator default`` leaves glibc alone (the former behaviour).
+
 Usage::
 
     python benchmarks/layer_speed.py [--shape 8,256,32,32] [--threads 1,2]
         [--repeat 15] [--device cpu|cuda] [--dtype float32] [--no-compile]
         [--blocks 4096,16384,65536]   # also time eager OPAU at these block sizes
+        [--allocator both|recycled|fresh|default]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import statistics
@@ -98,6 +117,40 @@ def make_layers(device: str, dtype: torch.dtype, compile_: bool) -> dict[str, nn
         )
     layers["incumbent (version A)"] = IncumbentPAU(pau.numerator, pau.denominator)
     return layers
+
+
+#: mallopt parameters (glibc malloc.h) and the two regimes' settings
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+REGIMES = {
+    "recycled": ((M_MMAP_THRESHOLD, 32 << 20), (M_TRIM_THRESHOLD, 1 << 30)),
+    "fresh": ((M_MMAP_THRESHOLD, 128 << 10), (M_TRIM_THRESHOLD, 128 << 10)),
+}
+
+
+def set_allocator(regime: str) -> bool:
+    """Apply a regime with glibc's mallopt; False where that is not available."""
+    if regime == "default":
+        return True
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        return all(libc.mallopt(param, value) == 1 for param, value in REGIMES[regime])
+    except (OSError, AttributeError, TypeError):
+        return False
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence file descriptor 2 (the profiler's native library prints USDT lines there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def sync(device: str) -> None:
@@ -168,7 +221,7 @@ def peak_bytes(step: Callable[[], None], device: str) -> int:
         return torch.cuda.max_memory_allocated() - base
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "trace.json")
@@ -182,6 +235,25 @@ def peak_bytes(step: Callable[[], None], device: str) -> int:
     totals = [a["Total Allocated"] for a in mem]
     base = totals[0] - mem[0]["Bytes"]
     return max(totals) - base
+
+
+def print_table(layers, fwd, both, both_cpu, memory) -> None:
+    """One markdown table: medians and ratios to GELU, bytes saved and peak per element."""
+    g_f, g_b, g_c = fwd["nn.GELU"], both["nn.GELU"], both_cpu["nn.GELU"]
+    print(
+        f"| {'layer':<24} | fwd ms | × GELU | fwd+bwd ms | × GELU | fwd+bwd CPU ms "
+        "| × GELU | saved B/el | peak B/el |"
+    )
+    rule = "|-------:" * 2 + "|-----------:|-------:|---------------:|-------:"
+    print(f"|{'-' * 26}{rule}|----------:|---------:|")
+    for name in layers:
+        saved, peak = memory[name]
+        print(
+            f"| {name:<24} | {fwd[name] * 1e3:6.2f} | {fwd[name] / g_f:6.2f} "
+            f"| {both[name] * 1e3:10.2f} | {both[name] / g_b:6.2f} "
+            f"| {both_cpu[name] * 1e3:14.2f} | {both_cpu[name] / g_c:6.2f} "
+            f"| {saved:10.1f} | {peak:9.1f} |"
+        )
 
 
 def load() -> str:
@@ -200,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--blocks", default="", help="also time eager OPAU at these block sizes")
+    ap.add_argument(
+        "--allocator", default="both", choices=["both", "recycled", "fresh", "default"],
+        help="glibc allocator regime(s) for the timings (module docstring)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         print("--device cuda: no CUDA device is available", file=sys.stderr)
@@ -235,32 +311,29 @@ def main(argv: list[str] | None = None) -> int:
         for name, layer in layers.items()
     }
 
-    for n_threads in threads:
-        torch.set_num_threads(n_threads)
-        fwd, _ = round_robin(
-            {name: fwd_step(layer, x) for name, layer in layers.items()}, args.repeat, device
-        )
-        both, both_cpu = round_robin(
-            {name: fwd_bwd_step(layer, x, gy) for name, layer in layers.items()},
-            args.repeat,
-            device,
-        )
-        g_f, g_b, g_c = fwd["nn.GELU"], both["nn.GELU"], both_cpu["nn.GELU"]
-        print(f"\n{n_threads} thread(s), {args.repeat} rounds, {load()} (after)")
-        print(
-            f"| {'layer':<24} | fwd ms | × GELU | fwd+bwd ms | × GELU | fwd+bwd CPU ms "
-            "| × GELU | saved B/el | peak B/el |"
-        )
-        rule = "|-------:" * 2 + "|-----------:|-------:|---------------:|-------:"
-        print(f"|{'-' * 26}{rule}|----------:|---------:|")
-        for name in layers:
-            saved, peak = memory[name]
-            print(
-                f"| {name:<24} | {fwd[name] * 1e3:6.2f} | {fwd[name] / g_f:6.2f} "
-                f"| {both[name] * 1e3:10.2f} | {both[name] / g_b:6.2f} "
-                f"| {both_cpu[name] * 1e3:14.2f} | {both_cpu[name] / g_c:6.2f} "
-                f"| {saved:10.1f} | {peak:9.1f} |"
+    regimes = ["recycled", "fresh"] if args.allocator == "both" else [args.allocator]
+    if device != "cpu":
+        regimes = ["default"]
+    for regime in regimes:
+        if not set_allocator(regime):
+            print(f"\nallocator regime {regime}: mallopt is not available here; skipped")
+            continue
+        for n_threads in threads:
+            torch.set_num_threads(n_threads)
+            fwd, _ = round_robin(
+                {name: fwd_step(layer, x) for name, layer in layers.items()}, args.repeat, device
             )
+            both, both_cpu = round_robin(
+                {name: fwd_bwd_step(layer, x, gy) for name, layer in layers.items()},
+                args.repeat,
+                device,
+            )
+            print(
+                f"\n{n_threads} thread(s), allocator {regime}, {args.repeat} rounds, "
+                f"{load()} (after)"
+            )
+            print_table(layers, fwd, both, both_cpu, memory)
+    set_allocator("default")
 
     if blocks and device == "cpu":
         default = opau_function.BLOCK
