@@ -307,3 +307,22 @@ def test_negative_or_non_integer_degree_is_rejected(n):
 def test_exact_layer_rejects_bad_degree(n):
     with pytest.raises(UsageError, match=r"`n` must be an integer >= 0"):
         get_basis("legendre").sympy_polys(n)
+
+
+# -- derivative_factors: f_i' = kappa_i f_{i-1} ------------------------------------------------
+@pytest.mark.parametrize("basis", BASIS_NAMES)
+def test_derivative_factors_equal_the_exact_derivatives(basis):
+    """kappa_i exactly where sympy finds f_i' = kappa_i f_{i-1} for all i <= 12, else None."""
+    from opade_fit.bases import derivative_factors
+
+    polys = get_basis(basis).sympy_polys(12)
+    (x,) = polys[1].free_symbols
+    ratios = [sp.cancel(sp.diff(polys[i], x) / polys[i - 1]) for i in range(1, 13)]
+    appell = all(r.is_number for r in ratios)
+    got = derivative_factors(get_basis(basis).recurrence_table(12))
+    if appell:
+        assert got == tuple(float(r) for r in ratios)
+    else:
+        assert got is None
+    assert (got is not None) == (basis in ("monomial", "hermite1", "hermite2"))
+    assert derivative_factors(()) == ()

@@ -296,3 +296,30 @@ def test_stacked_torch_values_give_the_per_degree_results(kind):
         ]:
             assert torch.is_tensor(got) and got.shape == want.shape
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-14 * scale)
+
+
+@pytest.mark.parametrize("kind", DENOMINATORS)
+def test_shape_fields_give_q_and_its_derivatives(kind):
+    """Q = 1 + h(sum_j w(d_j) phi(f_j)) with (h, w, phi) from (outer_abs, d_abs, f_abs)
+    reproduces q, dq_dx and dq_dd by the chain rule (the form the PyTorch eager blocks use)."""
+    den = get_denominator(kind)
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-2.0, 2.0, 200)
+    d = rng.normal(size=4)
+    F, dF = get_basis("legendre").evaluate(x, 4)
+
+    def fn(flag):
+        return (np.abs, np.sign) if flag else ((lambda v: v), (lambda v: np.ones_like(v)))
+
+    (h, dh), (w, dw), (phi, dphi) = fn(den.outer_abs), fn(den.d_abs), fn(den.f_abs)
+    B = sum(w(d[j - 1]) * phi(F[j]) for j in range(1, 5))
+    dB = sum(w(d[j - 1]) * dphi(F[j]) * dF[j] for j in range(1, 5))
+    np.testing.assert_allclose(1 + h(B), den.q(F, d), rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(dh(B) * dB, den.dq_dx(F, dF, d), rtol=1e-13, atol=1e-13)
+    for j, got in enumerate(den.dq_dd(F, d), start=1):
+        np.testing.assert_allclose(dh(B) * dw(d[j - 1]) * phi(F[j]), got, rtol=1e-14, atol=0)
+    assert (den.outer_abs, den.d_abs, den.f_abs) == {
+        "safe": (False, True, True),
+        "safe-abs-sum": (True, False, False),
+        "plain": (False, False, False),
+    }[kind]

@@ -200,6 +200,53 @@ def test_blocks_cover_every_element_once():
         assert torch.equal(count, torch.ones(shape))
 
 
+@pytest.mark.parametrize("basis", BASIS_NAMES)
+def test_scaled_rows_are_the_basis_values(basis):
+    """The eager blocks' rows r_i = s_i f_i (one addcmul per degree) times 1/s_i, and their
+    derivative rows, equal bases.basis_values (float64, degree 12)."""
+    from opade_fit.bases import basis_values
+    from opade_fit.denominators import SAFE
+
+    n = 12
+    table = get_basis(basis).recurrence_table(n)
+    x = torch.linspace(-1.5, 1.5, 41, dtype=torch.float64).reshape(1, -1)
+    blk = _function._Block(1, 1, 41, n, n, table, SAFE, None, torch.float64, x.device, True)
+    _function._recurrence_rows(x, table, blk)
+    inverse = torch.tensor(_function._program(table)[0], dtype=torch.float64)
+    f, df = basis_values(x.numpy()[0], table, derivatives=True)
+    for i in range(n + 1):
+        for rows, want in ((blk.f, f), (blk.df, df)):
+            got = (rows[i][0] * inverse[i]).numpy()
+            scale = max(1.0, float(np.abs(want[i]).max()))
+            assert np.abs(got - want[i]).max() <= 1e-12 * scale, (basis, i)
+
+
+def test_threads_do_not_share_block_buffers():
+    """Block buffers are per thread: two threads at once give the single-thread results."""
+    import threading
+
+    layer = OPAU("legendre", "safe-abs-sum", init="random", dtype=torch.float64,
+                 generator=torch.Generator().manual_seed(3))  # fmt: skip
+    gen = torch.Generator().manual_seed(4)
+    xs = [torch.randn(40, 5000, generator=gen, dtype=torch.float64) for _ in range(2)]
+
+    def run(x):
+        xr = x.clone().requires_grad_()
+        out = layer(xr)
+        return (out.detach(), *torch.autograd.grad(out.square().sum(), (xr, *layer.parameters())))
+
+    want = [run(x) for x in xs]
+    got: list = [None, None]
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, run(xs[i]))) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for g, w in zip(got, want, strict=True):
+        for a, b in zip(g, w, strict=True):
+            assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_half_inputs_compute_in_float32(dtype, tiny_blocks):
     """Outputs and input gradients are the float32 results rounded once; coefficient gradients
