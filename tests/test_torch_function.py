@@ -237,7 +237,9 @@ def test_threads_do_not_share_block_buffers():
 
     want = [run(x) for x in xs]
     got: list = [None, None]
-    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, run(xs[i]))) for i in range(2)]
+    threads = [
+        threading.Thread(target=lambda i=i: got.__setitem__(i, run(xs[i]))) for i in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
