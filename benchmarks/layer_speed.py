@@ -67,7 +67,7 @@ import torch
 from torch import nn
 
 from opade_fit.torch import OPAU
-from opade_fit.torch import _function as opau_function
+from opade_fit.torch import _eager as opau_eager
 
 
 class IncumbentPAU(nn.Module):
@@ -336,15 +336,15 @@ def main(argv: list[str] | None = None) -> int:
     set_allocator("default")
 
     if blocks and device == "cpu":
-        default = opau_function.BLOCK
+        default = opau_eager.BLOCK
         torch.set_num_threads(threads[0])
         print(f"\neager OPAU hermite1 fwd+bwd by block size ({threads[0]} thread(s)):")
         layer = layers["OPAU hermite1 eager"]
         for b in blocks:
-            opau_function.BLOCK = b
+            opau_eager.BLOCK = b
             wall, cpu = round_robin({"b": fwd_bwd_step(layer, x, gy)}, args.repeat, device)
             print(f"  BLOCK={b:>8}: {wall['b'] * 1e3:7.2f} ms wall, {cpu['b'] * 1e3:7.2f} ms CPU")
-        opau_function.BLOCK = default
+        opau_eager.BLOCK = default
     return 0
 
 

@@ -18,7 +18,7 @@ from layer_oracle import torch_compile_case  # noqa: E402
 from opade_fit.bases import BASIS_NAMES, get_basis  # noqa: E402
 from opade_fit.errors import UsageError  # noqa: E402
 from opade_fit.forms import DENOMINATORS, RationalForm  # noqa: E402
-from opade_fit.torch import OPAU, _function, rational  # noqa: E402
+from opade_fit.torch import OPAU, _eager, rational  # noqa: E402
 
 FORMS = [(b, d) for b in BASIS_NAMES for d in DENOMINATORS]
 FORM_IDS = [f"{b}-{d}" for b, d in FORMS]
@@ -59,7 +59,7 @@ def autograd_oracle(x, numerator, denominator, basis, kind):
 
 @pytest.fixture
 def tiny_blocks(monkeypatch):
-    monkeypatch.setattr(_function, "BLOCK", TINY_BLOCK)
+    monkeypatch.setattr(_eager, "BLOCK", TINY_BLOCK)
 
 
 def _coefficients(basis, kind, C, degrees=(5, 4), seed=0, dtype=torch.float64):
@@ -191,7 +191,7 @@ def test_blocks_cover_every_element_once():
     for shape in [(1, 1, 1000), (4, 3, 100), (4, 3, 10), (50, 3, 1), (3, 70, 1), (2, 1, 64)]:
         count = torch.zeros(shape)
         channel = torch.arange(shape[1], dtype=torch.float32).reshape(1, -1, 1).expand(shape)
-        for ch, (slab, chans) in _function._blocks((count, channel), TINY_BLOCK):
+        for ch, (slab, chans) in _eager._blocks((count, channel), TINY_BLOCK):
             assert slab.numel() <= TINY_BLOCK
             assert slab.is_contiguous()
             slab += 1
@@ -210,9 +210,9 @@ def test_scaled_rows_are_the_basis_values(basis):
     n = 12
     table = get_basis(basis).recurrence_table(n)
     x = torch.linspace(-1.5, 1.5, 41, dtype=torch.float64).reshape(1, -1)
-    blk = _function._Block(1, 1, 41, n, n, table, SAFE, None, torch.float64, x.device, True)
-    _function._recurrence_rows(x, table, blk)
-    inverse = torch.tensor(_function._program(table)[0], dtype=torch.float64)
+    blk = _eager._Block(1, 1, 41, n, n, table, SAFE, None, torch.float64, x.device, True)
+    _eager._recurrence_rows(x, table, blk)
+    inverse = torch.tensor(_eager._program(table)[0], dtype=torch.float64)
     f, df = basis_values(x.numpy()[0], table, derivatives=True)
     for i in range(n + 1):
         for rows, want in ((blk.f, f), (blk.df, df)):

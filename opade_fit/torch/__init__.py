@@ -65,7 +65,8 @@ from ..layer_init import (  # noqa: E402
     initial_coefficients,
 )
 from ..result import FitResult  # noqa: E402
-from ._function import derivative_rows, rational_apply  # noqa: E402
+from ._eager import derivative_rows  # noqa: E402
+from ._function import rational_apply  # noqa: E402
 
 __all__ = ["INIT_RANDOM", "OPAU", "RANDOM_INIT_STD", "rational"]
 
@@ -74,7 +75,7 @@ def _recurrence(basis: str, n: int) -> tuple[tuple[float, float, float], ...]:
     """The basis recurrence (a_i, b_i, c_i), i < n: :meth:`Basis.recurrence_table`.
 
     Also settles, outside any traced code, whether its derivatives come from its values
-    (:func:`opade_fit.torch._function.derivative_rows`).
+    (:func:`opade_fit.torch._eager.derivative_rows`).
     """
     table = get_basis(basis).recurrence_table(n)
     derivative_rows(table)
