@@ -26,27 +26,27 @@ Timing runs the layers round-robin (one call of each per round, ``--repeat``
 rounds) so that load changes on a shared machine hit every layer alike; quote the
 medians and the ratios to GELU, and the machine load (printed).
 
-Allocator regimes (CPU, glibc): a layer's output and input gradient are new 8 MB
-tensors on every call. Whether glibc hands them recycled heap memory or fresh pages
-(a page fault per 4 KiB on first write) depends on its adaptive mmap threshold, so
-GELU's own time moved between about 5 and 20 ms from run to run, and every ratio to
-it with it. The timings are therefore taken under two fixed settings (``mallopt``),
-side by side in one run:
+Memory state. GELU streams memory (about 2 ns per element forward+backward) while OPAU
+computes, so GELU's time, and every ratio to it, depends on where its input and output
+live; unmanaged, GELU's own time moved between about 4 and 20 ms from run to run. Two
+things are fixed:
 
-* ``recycled``: M_MMAP_THRESHOLD 32 MiB and M_TRIM_THRESHOLD 1 GiB, so freed tensors
-  are reused without page faults (the steady state of a training loop, and what a
-  caching allocator gives on a GPU); GELU is at its fastest: the strict comparison;
-* ``fresh``: M_MMAP_THRESHOLD 128 KiB (fixed), so every large tensor is new memory
-  and pays its page faults, as every layer does until glibc's threshold adapts.
-
-``--allocator default`` leaves glibc alone (the former behaviour).
-
+* the allocator (CPU, glibc ``mallopt``): ``--allocator recycled`` (default) sets
+  M_MMAP_THRESHOLD 32 MiB and M_TRIM_THRESHOLD 1 GiB, so freed output and gradient
+  tensors are reused without page faults (a training loop's steady state, and what a
+  caching allocator gives on a GPU); ``fresh`` sets M_MMAP_THRESHOLD 128 KiB, so every
+  large tensor is new memory and pays a page fault per 4 KiB on first write;
+  ``default`` leaves glibc's adaptive threshold alone;
+* the caches (``--cache``, both by default, side by side): ``hot`` reads the input and
+  the output gradient once right before each timed call (as when the layer follows the
+  one that produced its input), ``cold`` first writes a 256 MiB buffer, evicting them
+  (as after a large layer). GELU is fastest, so the ratios are strictest, when hot.
 Usage::
 
     python benchmarks/layer_speed.py [--shape 8,256,32,32] [--threads 1,2]
         [--repeat 15] [--device cpu|cuda] [--dtype float32] [--no-compile]
         [--blocks 4096,16384,65536]   # also time eager OPAU at these block sizes
-        [--allocator both|recycled|fresh|default]
+        [--allocator recycled|fresh|default] [--cache both|hot|cold]
 """
 
 from __future__ import annotations
@@ -125,6 +125,8 @@ REGIMES = {
     "recycled": ((M_MMAP_THRESHOLD, 32 << 20), (M_TRIM_THRESHOLD, 1 << 30)),
     "fresh": ((M_MMAP_THRESHOLD, 128 << 10), (M_TRIM_THRESHOLD, 128 << 10)),
 }
+#: bytes written to evict the caches before a "cold" call
+EVICT_BYTES = 256 << 20
 
 
 def set_allocator(regime: str) -> bool:
@@ -176,13 +178,18 @@ def fwd_bwd_step(layer: nn.Module, x: torch.Tensor, gy: torch.Tensor) -> Callabl
 
 
 def round_robin(
-    steps: dict[str, Callable[[], None]], repeat: int, device: str
+    steps: dict[str, Callable[[], None]],
+    repeat: int,
+    device: str,
+    prepare: Callable[[], None] = lambda: None,
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Median wall-clock and process-CPU seconds per step, calling each step once per round."""
+    """Median wall-clock and process-CPU seconds per step, calling each step once per round
+    (``prepare`` before each call, untimed)."""
     wall: dict[str, list[float]] = {name: [] for name in steps}
     cpu: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeat):
         for name, step in steps.items():
+            prepare()
             sync(device)
             t0, c0 = time.perf_counter(), time.process_time()
             step()
@@ -273,8 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--blocks", default="", help="also time eager OPAU at these block sizes")
     ap.add_argument(
-        "--allocator", default="both", choices=["both", "recycled", "fresh", "default"],
-        help="glibc allocator regime(s) for the timings (module docstring)",
+        "--allocator", default="recycled", choices=["recycled", "fresh", "default"],
+        help="glibc allocator regime for the timings (module docstring)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--cache", default="both", choices=["both", "hot", "cold"],
+        help="inputs in cache before each call, or evicted (module docstring)",
     )  # fmt: skip
     args = ap.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -311,28 +322,38 @@ def main(argv: list[str] | None = None) -> int:
         for name, layer in layers.items()
     }
 
-    regimes = ["recycled", "fresh"] if args.allocator == "both" else [args.allocator]
     if device != "cpu":
-        regimes = ["default"]
-    for regime in regimes:
-        if not set_allocator(regime):
-            print(f"\nallocator regime {regime}: mallopt is not available here; skipped")
-            continue
+        args.allocator = "default"
+    if not set_allocator(args.allocator):
+        print(f"allocator {args.allocator}: mallopt is not available here; glibc defaults")
+        args.allocator = "default"
+    evict = torch.empty(EVICT_BYTES // 4, device=device)
+    preparations = {
+        "hot": lambda: (x.sum(), gy.sum()),
+        "cold": lambda: (evict.fill_(1.0), sync(device)),
+    }
+    for cache in ["hot", "cold"] if args.cache == "both" else [args.cache]:
+        prepare = preparations[cache]
         for n_threads in threads:
             torch.set_num_threads(n_threads)
             fwd, _ = round_robin(
-                {name: fwd_step(layer, x) for name, layer in layers.items()}, args.repeat, device
+                {name: fwd_step(layer, x) for name, layer in layers.items()},
+                args.repeat,
+                device,
+                prepare,
             )
             both, both_cpu = round_robin(
                 {name: fwd_bwd_step(layer, x, gy) for name, layer in layers.items()},
                 args.repeat,
                 device,
+                prepare,
             )
             print(
-                f"\n{n_threads} thread(s), allocator {regime}, {args.repeat} rounds, "
-                f"{load()} (after)"
+                f"\n{n_threads} thread(s), caches {cache}, allocator {args.allocator}, "
+                f"{args.repeat} rounds, {load()} (after)"
             )
             print_table(layers, fwd, both, both_cpu, memory)
+
     set_allocator("default")
 
     if blocks and device == "cpu":
