@@ -47,6 +47,7 @@ Usage::
         [--repeat 15] [--device cpu|cuda] [--dtype float32] [--no-compile]
         [--blocks 4096,16384,65536]   # also time eager OPAU at these block sizes
         [--allocator recycled|fresh|default] [--cache both|hot|cold]
+        [--layers "hermite1 eager,monomial"]   # only these (and nn.GELU)
 """
 
 from __future__ import annotations
@@ -284,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         help="glibc allocator regime for the timings (module docstring)",
     )  # fmt: skip
     ap.add_argument(
+        "--layers", default="",
+        help="time only the layers whose names contain one of these comma-separated words "
+        "(nn.GELU is always timed: it is the reference)",
+    )  # fmt: skip
+    ap.add_argument(
         "--cache", default="both", choices=["both", "hot", "cold"],
         help="inputs in cache before each call, or evicted (module docstring)",
     )  # fmt: skip
@@ -307,6 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, device {device}, dtype {args.dtype}, shape {shape}")
     print(f"{load()} (before), {os.cpu_count()} CPUs")
     layers = make_layers(device, dtype, not args.no_compile)
+    wanted = [w.strip() for w in args.layers.split(",") if w.strip()]
+    if wanted:
+        layers = {
+            name: layer
+            for name, layer in layers.items()
+            if name == "nn.GELU" or any(w in name for w in wanted)
+        }
 
     # warm-up (compiles) and memory, once
     t0 = time.perf_counter()
@@ -359,13 +372,24 @@ def main(argv: list[str] | None = None) -> int:
     if blocks and device == "cpu":
         default = opau_eager.BLOCK
         torch.set_num_threads(threads[0])
-        print(f"\neager OPAU hermite1 fwd+bwd by block size ({threads[0]} thread(s)):")
-        layer = layers["OPAU hermite1 eager"]
-        for b in blocks:
-            opau_eager.BLOCK = b
-            wall, cpu = round_robin({"b": fwd_bwd_step(layer, x, gy)}, args.repeat, device)
-            print(f"  BLOCK={b:>8}: {wall['b'] * 1e3:7.2f} ms wall, {cpu['b'] * 1e3:7.2f} ms CPU")
+        layer = (
+            layers.get("OPAU hermite1 eager")
+            or make_layers(device, dtype, False)["OPAU hermite1 eager"]
+        )
+        step = fwd_bwd_step(layer, x, gy)
+
+        def at(size: int) -> Callable[[], None]:
+            def run() -> None:
+                opau_eager.BLOCK = size
+                step()
+
+            return run
+
+        wall, cpu = round_robin({b: at(b) for b in blocks}, args.repeat, device)
         opau_eager.BLOCK = default
+        print(f"\neager OPAU hermite1 fwd+bwd by block size ({threads[0]} thread(s), round-robin):")
+        for b in blocks:
+            print(f"  BLOCK={b:>8}: {wall[b] * 1e3:7.2f} ms wall, {cpu[b] * 1e3:7.2f} ms CPU")
     return 0
 
 

@@ -32,7 +32,7 @@ __all__ = ["BLOCK", "derivative_rows", "eager"]
 
 #: Elements per block in eager CPU mode (see the module docstring); measured with
 #: ``benchmarks/layer_speed.py --blocks`` (docs/torch.md).
-BLOCK = 1 << 14
+BLOCK = 12 << 10
 
 Recurrence = tuple[tuple[float, float, float], ...]
 
