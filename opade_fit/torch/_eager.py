@@ -206,12 +206,13 @@ def _program(table: Recurrence) -> tuple[tuple[float, ...], tuple[tuple, ...]]:
     return tuple(1.0 / v for v in scales[: len(table) + 1]), tuple(steps)
 
 
-def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block) -> None:
+def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block, steps=None) -> None:
     """The scaled rows r_1..r_n (and r_2'..r_n' when the block has derivative rows), in place.
 
     The steps of :func:`_program`, with ``out=`` and in-place calls so that no temporary
     is allocated; ``lin_i = a_i x + b_i`` is computed once for each run of equal
     (a_i, b_i) where b_i != 0. r_0 = 1, r_0' = 0 and r_1' = a_0 are constant rows.
+    ``steps``: ``_program(table)[1]``, when the caller has it already.
     """
     f, df = blk.f, blk.df
     if not table:
@@ -221,7 +222,7 @@ def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block) -> None:
     if b0 != 0.0:
         f[1].add_(f[0], alpha=b0)
     current = None
-    for i, (lin_ab, v, e) in enumerate(_program(table)[1], start=1):
+    for i, (lin_ab, v, e) in enumerate(steps or _program(table)[1], start=1):
         lin = x
         if lin_ab is not None:
             lin = blk.lin
@@ -321,6 +322,7 @@ def eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False, 
     sums = torch.zeros(C, 2, n + 1 + (l if den.f_abs else 0), dtype=work, device=x.device)
     need_sums = need_c or need_d
     buffers = _buffers(recurrence, den, l, kappa, work, x.device, derivatives)
+    steps = _program(recurrence)[1]
     tensors = (x3,) + ((out,) if out is not None else ()) + ((g3,) if backward else ())
     for ch, slabs in _blocks(tensors, BLOCK):
         xs = slabs[0]  # (cb, mb) within one n, else (nb, cb, mb)
@@ -336,7 +338,7 @@ def eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False, 
         else:
             (b.Xg if nb > 1 else b.X).copy_(xs)
             xb = b.X
-        _recurrence_rows(xb, recurrence, b)
+        _recurrence_rows(xb, recurrence, b, steps)
         if den.f_abs:
             torch.abs(b.F_rows, out=b.A)
             if derivatives:
