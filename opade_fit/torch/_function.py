@@ -53,10 +53,11 @@ def _single_block(x: torch.Tensor) -> bool:
 
 
 def _series(values: list[torch.Tensor], coefficients: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """sum_i c_i v_i, accumulated in place (one pass per full-size term).
+    """sum_i c_i v_i as one functional expression (the compiler fuses it).
 
     0-d values (f_0 = 1, f_0' = 0, f_1' = a_0) are summed first as small
-    tensors and added once; the result broadcasts against the block.
+    tensors and added once; the result broadcasts against x. (Not ``addcmul``:
+    traced, its implicit ``value = 1`` stays one more multiplication per term.)
     """
     small = [c * v for c, v in zip(coefficients, values, strict=False) if v.dim() == 0]
     full = [(c, v) for c, v in zip(coefficients, values, strict=False) if v.dim() > 0]
@@ -64,8 +65,8 @@ def _series(values: list[torch.Tensor], coefficients: tuple[torch.Tensor, ...]) 
         return sum(small[1:], small[0])
     out = full[0][1] * full[0][0]
     for c, v in full[1:]:
-        out.addcmul_(v, c)
-    return out.add_(sum(small[1:], small[0])) if small else out
+        out = out + v * c
+    return out + sum(small[1:], small[0]) if small else out
 
 
 def _channel_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
