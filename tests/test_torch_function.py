@@ -210,7 +210,8 @@ def test_scaled_rows_are_the_basis_values(basis):
     n = 12
     table = get_basis(basis).recurrence_table(n)
     x = torch.linspace(-1.5, 1.5, 41, dtype=torch.float64).reshape(1, -1)
-    blk = _eager._Block(1, 1, 41, n, n, table, SAFE, None, torch.float64, x.device, True)
+    lay = _eager._rows(n, n, SAFE.f_abs, None, True)
+    blk = _eager._Block(1, 1, 41, lay, table[0][0], torch.float64, x.device)
     _eager._recurrence_rows(x, table, blk)
     inverse = torch.tensor(_eager._program(table)[0], dtype=torch.float64)
     f, df = basis_values(x.numpy()[0], table, derivatives=True)

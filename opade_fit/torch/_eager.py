@@ -22,6 +22,7 @@ import functools
 import math
 import threading
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import torch
 
@@ -87,23 +88,37 @@ def _blocks(
             yield slice(0, C), [v[0] if v.shape[0] == 1 else v for v in views]
 
 
-def _layout(x: torch.Tensor, numerator: torch.Tensor, denominator: torch.Tensor):
-    """(N, C, M), the work dtype, and the coefficients as (k + 1, 1, C, 1), (l, 1, C, 1)."""
-    work = _work_dtype(x.dtype)
+def _layout(x: torch.Tensor, numerator: torch.Tensor) -> tuple[tuple[int, int, int], torch.dtype]:
+    """The (N, C, M) view of x (C coefficient sets) and the work dtype."""
     C = numerator.shape[0] if numerator.dim() == 2 else 1
     shape = (1, 1, x.numel()) if C == 1 else (x.shape[0], C, math.prod(x.shape[2:]))
-    c = numerator.to(work).reshape(C, -1).t().reshape(-1, 1, C, 1)
-    d = denominator.to(work).reshape(C, -1).t().reshape(-1, 1, C, 1)
-    return shape, work, c, d
+    return shape, _work_dtype(x.dtype)
 
 
 # -- eager CPU blocks -------------------------------------------------------------------------
-def _block_rows(n: int, l: int, f_abs: bool, kappa, derivatives: bool) -> int:
-    """Rows of :class:`_Block`'s ``V``: values, phi(f_j), then derivative rows for backward."""
-    rows = n + 1 + (l if f_abs else 0)
-    if derivatives:
-        rows += (n + 1 if kappa is None else 0) + (l if f_abs else 0)
-    return rows
+class _Rows(NamedTuple):
+    """Where each kind of row sits in a :class:`_Block`'s ``V`` (one layout for all users)."""
+
+    n: int  #: highest degree of the basis rows
+    l: int  #: denominator degree
+    derivatives: bool  #: backward rows too
+    nv: int  #: value rows: r_0..r_n, then phi(r_1)..phi(r_l) when phi = |.|
+    first: int  #: the row of phi(r_1)
+    recurrent: bool  #: derivative rows r_0'..r_n' of their own (from row nv)
+    deriv: int  #: the row holding r_1' (or r_0, when f_i' = kappa_i f_{i-1})
+    dB: int  #: the first row B' weighs: phi'(r_j) r_j' (phi = |.|), else the deriv rows
+    total: int
+
+
+def _rows(n: int, l: int, f_abs: bool, kappa, derivatives: bool) -> _Rows:
+    """The row layout for degree n, l, phi = |.| (``f_abs``) and derivative factors ``kappa``."""
+    nv = n + 1 + (l if f_abs else 0)
+    recurrent = derivatives and kappa is None
+    total = nv + (n + 1 if recurrent else 0) + (l if derivatives and f_abs else 0)
+    deriv = nv + 1 if recurrent else 0
+    dB = total - l if f_abs else deriv
+    first = n + 1 if f_abs else 1
+    return _Rows(n, l, derivatives, nv, first, recurrent, deriv, dB, total)
 
 
 _CACHE = threading.local()
@@ -141,32 +156,28 @@ class _Block:
     All views are made here, once, so that a block costs only its arithmetic.
     """
 
-    def __init__(self, cb: int, nb: int, mb: int, n: int, l: int, table: Recurrence,
-                 den, kappa, work: torch.dtype, device: torch.device,
-                 derivatives: bool) -> None:  # fmt: skip
+    def __init__(self, cb: int, nb: int, mb: int, lay: _Rows, a0: float, work: torch.dtype,
+                 device: torch.device) -> None:  # fmt: skip
         empty = functools.partial(torch.empty, dtype=work, device=device)
-        W = nb * mb
-        self.nv = nv = n + 1 + (l if den.f_abs else 0)
-        recurrent = derivatives and kappa is None
-        rows = _block_rows(n, l, den.f_abs, kappa, derivatives)
-        self.V = empty(cb, rows, W)
-        self.valuesT = self.V[:, :nv].transpose(1, 2)
-        self.f = self.V.unbind(1)[: n + 1]
+        W, n, l = nb * mb, lay.n, lay.l
+        self.V = empty(cb, lay.total, W)
+        rows = self.V.unbind(1)
+        self.valuesT = self.V[:, : lay.nv].transpose(1, 2)
+        self.f = rows[: n + 1]
         self.f[0].fill_(1.0)
-        first = n + 1 if den.f_abs else 1
-        self.F_rows, self.A = self.V[:, 1 : l + 1], self.V[:, first : first + l]
+        self.F_rows, self.A = self.V[:, 1 : l + 1], self.V[:, lay.first : lay.first + l]
         self.df = None
-        if recurrent:
-            self.df = self.V.unbind(1)[nv : nv + n + 1]
+        if lay.recurrent:
+            self.df = rows[lay.nv : lay.nv + n + 1]
             self.df[0].fill_(0.0)
             if n > 0:
-                self.df[1].fill_(table[0][0])
+                self.df[1].fill_(a0)
         # the rows holding f_j' (or f_j' / kappa_j) for j = 1..l, and phi'(f_j) times them
-        self.dF_rows = self.V[:, nv + 1 : nv + l + 1] if recurrent else self.V[:, 0:l]
-        self.D = self.V[:, rows - l : rows] if derivatives and den.f_abs else None
+        self.dF_rows = self.V[:, lay.deriv : lay.deriv + l]
+        self.D = self.V[:, lay.dB : lay.dB + l]
         self.lin, self.X, self.S = empty(cb, W), empty(cb, W), empty(cb, W)
         self.Xg = self.X.view(cb, nb, mb).transpose(0, 1)  # gather/scatter view, (nb, cb, mb)
-        self.O = empty(cb, 4 if derivatives else 2, W)  # P, B (then Q), P', B'
+        self.O = empty(cb, 4 if lay.derivatives else 2, W)  # P, B (then Q), P', B'
         self.P, self.Q, *self.dPQ = self.O.unbind(1)
         self.RT = empty(cb, 2, W)  # R = G / Q, T = R g h'(B)
         self.R, self.T = self.RT.unbind(1)
@@ -206,13 +217,12 @@ def _program(table: Recurrence) -> tuple[tuple[float, ...], tuple[tuple, ...]]:
     return tuple(1.0 / v for v in scales[: len(table) + 1]), tuple(steps)
 
 
-def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block, steps=None) -> None:
+def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block) -> None:
     """The scaled rows r_1..r_n (and r_2'..r_n' when the block has derivative rows), in place.
 
     The steps of :func:`_program`, with ``out=`` and in-place calls so that no temporary
     is allocated; ``lin_i = a_i x + b_i`` is computed once for each run of equal
     (a_i, b_i) where b_i != 0. r_0 = 1, r_0' = 0 and r_1' = a_0 are constant rows.
-    ``steps``: ``_program(table)[1]``, when the caller has it already.
     """
     f, df = blk.f, blk.df
     if not table:
@@ -222,7 +232,7 @@ def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block, steps=None
     if b0 != 0.0:
         f[1].add_(f[0], alpha=b0)
     current = None
-    for i, (lin_ab, v, e) in enumerate(steps or _program(table)[1], start=1):
+    for i, (lin_ab, v, e) in enumerate(_program(table)[1], start=1):
         lin = x
         if lin_ab is not None:
             lin = blk.lin
@@ -241,8 +251,7 @@ def _recurrence_rows(x: torch.Tensor, table: Recurrence, blk: _Block, steps=None
             df[i + 1].add_(f[i], alpha=e)
 
 
-def _weights(numerator, denominator, rows: int, table: Recurrence, den, kappa, work,
-             derivatives: bool):  # fmt: skip
+def _weights(numerator, denominator, lay: _Rows, table: Recurrence, den, kappa, work):
     """The (C, 2 or 4, rows) weights of :class:`_Block`'s product, and the gradient scales.
 
     Row 0 puts c_i / s_i on the rows r_i = s_i f_i (:func:`_program`), giving P; row 1
@@ -262,29 +271,26 @@ def _weights(numerator, denominator, rows: int, table: Recurrence, den, kappa, w
     C = numerator.shape[0] if numerator.dim() == 2 else 1
     c = numerator.detach().to(torch.float64).reshape(C, -1)
     d = denominator.detach().to(torch.float64).reshape(C, -1)
-    k, l, n = c.shape[1] - 1, d.shape[1], len(table)
-    nv = n + 1 + (l if den.f_abs else 0)
-    first = n + 1 if den.f_abs else 1
+    k, l = c.shape[1] - 1, lay.l
     inv = torch.tensor(_program(table)[0], dtype=torch.float64)
     inv_a = inv[1 : l + 1].abs() if den.f_abs else inv[1 : l + 1]  # 1 / phi(s_j)
     w = (d.abs() if den.d_abs else d) * inv_a
-    Wt = torch.zeros(C, 4 if derivatives else 2, rows, dtype=torch.float64)
+    Wt = torch.zeros(C, 4 if lay.derivatives else 2, lay.total, dtype=torch.float64)
     Wt[:, 0, : k + 1] = c * inv[: k + 1]
-    Wt[:, 1, first : first + l] = w
+    Wt[:, 1, lay.first : lay.first + l] = w
     if not den.outer_abs:
         Wt[:, 1, 0] = 1.0
-    if derivatives:
-        if kappa is None:
-            Wt[:, 2, nv : nv + k + 1] = Wt[:, 0, : k + 1]
-            Wt[:, 3, (rows - l if den.f_abs else nv + 1) :][:, :l] = w
-        else:  # f_i' = kappa_i f_{i-1} = kappa_i r_{i-1} / s_{i-1}
-            kap = torch.tensor((0.0, *kappa), dtype=torch.float64)
-            Wt[:, 2, :k] = c[:, 1:] * kap[1 : k + 1] * inv[:k]
-            # phi'(f_j) f_j' = kappa_j sgn(s_j) / s_{j-1} * sgn(r_j) r_{j-1} for phi = |.|
-            dw = (d.abs() if den.d_abs else d) * kap[1 : l + 1] * inv[:l]
-            if den.f_abs:
-                dw = dw * inv[1 : l + 1].sign()
-            Wt[:, 3, (rows - l if den.f_abs else 0) :][:, :l] = dw
+    if lay.recurrent:
+        Wt[:, 2, lay.nv : lay.nv + k + 1] = Wt[:, 0, : k + 1]
+        Wt[:, 3, lay.dB : lay.dB + l] = w
+    elif lay.derivatives:  # f_i' = kappa_i f_{i-1} = kappa_i r_{i-1} / s_{i-1}
+        kap = torch.tensor((0.0, *kappa), dtype=torch.float64)
+        Wt[:, 2, :k] = c[:, 1:] * kap[1 : k + 1] * inv[:k]
+        # phi'(f_j) f_j' = kappa_j sgn(s_j) / s_{j-1} * sgn(r_j) r_{j-1} for phi = |.|
+        dw = (d.abs() if den.d_abs else d) * kap[1 : l + 1] * inv[:l]
+        if den.f_abs:
+            dw = dw * inv[1 : l + 1].sign()
+        Wt[:, 3, lay.dB : lay.dB + l] = dw
     gd_scale = -inv_a * (d.sign() if den.d_abs else torch.ones_like(d))
     return (
         Wt.to(device=numerator.device, dtype=work),
@@ -303,7 +309,7 @@ def eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False, 
     with the value rows gives dL/dc_i = sum R f_i and dL/dd_j = -w'(d_j) sum T phi(f_j).
     Every elementwise step writes in place into the block's buffers or the result.
     """
-    shape, work, _, _ = _layout(x, numerator, denominator)
+    shape, work = _layout(x, numerator)
     den = get_denominator(kind)
     backward = grad is not None
     need_x, need_c, need_d = needs
@@ -311,18 +317,14 @@ def eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False, 
     n, C = len(recurrence), shape[1]
     k, l = numerator.shape[-1] - 1, denominator.shape[-1]
     kappa = derivative_rows(recurrence)
-    rows = _block_rows(n, l, den.f_abs, kappa, derivatives)
-    Wt, gc_scale, gd_scale = _weights(
-        numerator, denominator, rows, recurrence, den, kappa, work, derivatives
-    )
-    first = n + 1 if den.f_abs else 1
+    lay = _rows(n, l, den.f_abs, kappa, derivatives)
+    Wt, gc_scale, gd_scale = _weights(numerator, denominator, lay, recurrence, den, kappa, work)
     x3 = x.reshape(shape)
     g3 = grad.reshape(shape) if backward else None
     out = torch.empty(shape, dtype=x.dtype, device=x.device) if (not backward or need_x) else None
-    sums = torch.zeros(C, 2, n + 1 + (l if den.f_abs else 0), dtype=work, device=x.device)
+    sums = torch.zeros(C, 2, lay.nv, dtype=work, device=x.device)
     need_sums = need_c or need_d
-    buffers = _buffers(recurrence, den, l, kappa, work, x.device, derivatives)
-    steps = _program(recurrence)[1]
+    buffers = _buffers(recurrence, lay, work, x.device)
     tensors = (x3,) + ((out,) if out is not None else ()) + ((g3,) if backward else ())
     for ch, slabs in _blocks(tensors, BLOCK):
         xs = slabs[0]  # (cb, mb) within one n, else (nb, cb, mb)
@@ -330,15 +332,15 @@ def eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False, 
         nb, (cb, mb) = (1, xs.shape) if xs.dim() == 2 else (xs.shape[0], xs.shape[1:])
         b = buffers.get((cb, nb, mb))
         if b is None:
-            b = buffers[(cb, nb, mb)] = _Block(cb, nb, mb, n, l, recurrence, den, kappa, work,
-                                               x.device, derivatives)  # fmt: skip
+            a0 = recurrence[0][0] if n else 0.0
+            b = buffers[(cb, nb, mb)] = _Block(cb, nb, mb, lay, a0, work, x.device)
         direct = nb == 1 and x.dtype == work
         if direct:
             xb = xs
         else:
             (b.Xg if nb > 1 else b.X).copy_(xs)
             xb = b.X
-        _recurrence_rows(xb, recurrence, b, steps)
+        _recurrence_rows(xb, recurrence, b)
         if den.f_abs:
             torch.abs(b.F_rows, out=b.A)
             if derivatives:
@@ -384,6 +386,6 @@ def eager(x, numerator, denominator, recurrence, kind, grad=None, needs=(False, 
     if need_c:
         gc = (sums[:, 0, : k + 1] * gc_scale).reshape(numerator.shape).to(numerator.dtype)
     if need_d:
-        gd = (sums[:, 1, first : first + l] * gd_scale).reshape(denominator.shape)
+        gd = (sums[:, 1, lay.first : lay.first + l] * gd_scale).reshape(denominator.shape)
         gd = gd.to(denominator.dtype)
     return None if out is None else out.view(x.shape), gc, gd

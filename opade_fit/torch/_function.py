@@ -78,9 +78,18 @@ def _channel_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(dim=(0, 2))
 
 
+def _columns(numerator: torch.Tensor, denominator: torch.Tensor, work: torch.dtype):
+    """The coefficients in ``work`` as (k + 1, 1, C, 1) and (l, 1, C, 1): c_i[0, ch, 0]."""
+    C = numerator.shape[0] if numerator.dim() == 2 else 1
+    c = numerator.to(work).reshape(C, -1).t().reshape(-1, 1, C, 1)
+    d = denominator.to(work).reshape(C, -1).t().reshape(-1, 1, C, 1)
+    return c, d
+
+
 def _evaluate_whole(x, numerator, denominator, recurrence: Recurrence, kind: str) -> torch.Tensor:
     """g(x) = P(x)/Q(x) as one functional expression (compiled, non-CPU); shaped like x."""
-    shape, work, c, d = _layout(x, numerator, denominator)
+    shape, work = _layout(x, numerator)
+    c, d = _columns(numerator, denominator, work)
     den = get_denominator(kind)
     l = d.shape[0]
     x3 = x.reshape(shape)
@@ -100,7 +109,8 @@ def _gradients_whole(x, numerator, denominator, grad, recurrence: Recurrence, ki
     The path under ``torch.compile``, on non-CPU devices and with grad mode on
     (``create_graph=True``: autograd differentiates these formulas again).
     """
-    shape, work, c, d = _layout(x, numerator, denominator)
+    shape, work = _layout(x, numerator)
+    c, d = _columns(numerator, denominator, work)
     den = get_denominator(kind)
     k, l, C = c.shape[0] - 1, d.shape[0], shape[1]
     need_x, need_c, need_d = needs
@@ -125,7 +135,7 @@ def _gradients_whole(x, numerator, denominator, grad, recurrence: Recurrence, ki
         if l > 0:
             dg = dg - g * den.dq_dx(f, df, ds, xp=_XP)
         if differentiable:
-            gx = (dg * G).to(x.dtype).expand(shape)
+            gx = (dg * G).to(x.dtype)
         else:
             torch.mul(dg, G, out=gx)
     if need_c:
