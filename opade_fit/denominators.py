@@ -18,7 +18,8 @@ is ``sum_j |d_j| |f_j| = Q - 1``). Every kind has the shape
 
     Q = 1 + h(sum_j w(d_j) phi(f_j(x))),    each of h, w, phi the identity or |.|,
 
-recorded on the kind as ``outer_abs`` (h), ``d_abs`` (w) and ``f_abs`` (phi):
+recorded on the kind as ``outer_abs`` (h; the same fact as ``sign_pattern``),
+``d_abs`` (w; the same fact as ``nonnegative_d``) and ``f_abs`` (phi):
 ``safe`` is (h, w, phi) = (id, |.|, |.|), ``safe-abs-sum`` (|.|, id, id) and
 ``plain`` (id, id, id). The chain rule on that shape gives every derivative
 (dQ/dd_j = h'(B) w'(d_j) phi(f_j), Q' = h'(B) sum_j w(d_j) phi'(f_j) f_j'); a
@@ -207,9 +208,10 @@ class Denominator:
     lp_q_min_imposed : bool
         Whether the LP needs side constraints for ``lp_q_min`` (False when
         the linear Q is >= 1 by construction).
-    outer_abs, d_abs, f_abs : bool
-        The shape ``Q = 1 + h(sum_j w(d_j) phi(f_j))`` (module docstring):
-        whether h, w and phi are |.| (else the identity).
+    f_abs : bool
+        The shape ``Q = 1 + h(sum_j w(d_j) phi(f_j))`` (module docstring): whether
+        phi is |.| (else the identity). Whether w and h are is not stated twice: it is
+        ``nonnegative_d`` (:attr:`d_abs`) and ``sign_pattern`` (:attr:`outer_abs`).
     """
 
     name: str
@@ -218,9 +220,18 @@ class Denominator:
     sign_pattern: bool = False
     lp_q_min: float = PLAIN_LP_Q_MIN
     lp_q_min_imposed: bool = True
-    outer_abs: bool = False
-    d_abs: bool = False
     f_abs: bool = False
+
+    @property
+    def d_abs(self) -> bool:
+        """w = |.| in the shape: Q depends on |d_j| only, i.e. ``nonnegative_d``."""
+        return self.nonnegative_d
+
+    @property
+    def outer_abs(self) -> bool:
+        """h = |.| in the shape: Q = 1 + |B| is linear in d only under a sign pattern of B,
+        i.e. ``sign_pattern``."""
+        return self.sign_pattern
 
     def inner(self, f: Sequence[Any], d: Sequence[Any], *, xp: Any = np) -> Any:
         """The inner sum: ``sum_j d_j f_j``, or ``sum_j |d_j| |f_j|`` for ``safe``.
@@ -384,12 +395,11 @@ SAFE: Denominator = _Safe(
     nonnegative_d=True,
     lp_q_min=1.0,
     lp_q_min_imposed=False,
-    d_abs=True,
     f_abs=True,
 )
 #: ``safe-abs-sum``: Q = 1 + |sum_j d_j f_j(x)| >= 1.
 SAFE_ABS_SUM: Denominator = _SafeAbsSum(
-    "safe-abs-sum", "1 + |sum_j d_j f_j(x)|", sign_pattern=True, lp_q_min=1.0, outer_abs=True
+    "safe-abs-sum", "1 + |sum_j d_j f_j(x)|", sign_pattern=True, lp_q_min=1.0
 )
 #: ``plain``: Q = 1 + sum_j d_j f_j(x) (poles possible).
 PLAIN: Denominator = Denominator("plain", "1 + sum_j d_j f_j(x)")
