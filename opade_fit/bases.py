@@ -120,7 +120,6 @@ def basis_values(
     return f, df
 
 
-@functools.cache
 def derivative_factors(table: RecurrenceTable) -> tuple[float, ...] | None:
     """kappa_1..kappa_n with ``f_i' = kappa_i f_{i-1}`` for every i, or None if the table has none.
 
