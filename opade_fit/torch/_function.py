@@ -48,7 +48,7 @@ _XP = SimpleNamespace(
 
 
 def _single_block(x: torch.Tensor) -> bool:
-    """One block for the whole tensor: under torch.compile and on non-CPU devices."""
+    """The whole-tensor path: under torch.compile and on non-CPU devices (else eager blocks)."""
     return torch.compiler.is_compiling() or x.device.type != "cpu"
 
 
@@ -70,7 +70,7 @@ def _series(values: list[torch.Tensor], coefficients: tuple[torch.Tensor, ...]) 
 
 
 def _channel_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """sum of a * b over a block's dimensions 0 and 2: one value per channel.
+    """sum of a * b over dimensions 0 and 2 of the (N, C, M) view: one value per channel.
 
     (Not ``torch.dot``: the BLAS dot product costs milliseconds per call with two
     threads on a loaded machine, measured with benchmarks/layer_speed.py.)
